@@ -1,0 +1,168 @@
+"""Engine, sessions and the one upsert helper every write in the project goes through."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.schema import Column
+
+# SQLite accepts 32766 bound parameters per statement; stay well below.
+_SQLITE_MAX_VARS = 30000
+DEFAULT_BATCH = 1000
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached or opened; the message says which and why."""
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine tuned for our workload on SQLite (WAL, immediate transactions) or MySQL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(
+            parsed, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event below issue BEGIN IMMEDIATE: deferred
+            # transactions that later write can deadlock each other under concurrency.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if backend in ("mysql", "mariadb"):
+        query = dict(parsed.query)
+        query.setdefault("charset", "utf8mb4")
+        parsed = parsed.set(query=query)
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_recycle", 3600)
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", 10)
+            kwargs.setdefault("max_overflow", 20)
+        return create_engine(parsed, isolation_level="READ COMMITTED", **kwargs)
+    raise DatabaseUnavailable(f"unsupported database backend {backend!r}")
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseUnavailable with one clear line when the database cannot be used."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        raise DatabaseUnavailable(
+            f"cannot connect to database {engine.url.render_as_string(hide_password=True)}: {reason}"
+        ) from None
+
+
+class Database:
+    """Engine + session factory; the one object handed to services, tasks and routes."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        with self.sessionmaker() as s:
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _pk_names(table: Table) -> list[str]:
+    return [c.name for c in table.primary_key.columns]
+
+
+def upsert(
+    session: Session,
+    table: Table | Any,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    update: Sequence[str] | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> int:
+    """Insert rows, or update them where the primary key exists; returns rows sent.
+
+    `table` is a Table or an ORM class. `update` restricts the columns overwritten on
+    conflict (default: every non-key column present in the rows; `created_at` is kept).
+    Runs in batches with the DB-API's executemany, which both sqlite3 and PyMySQL turn
+    into fast multi-row statements. Idempotent: running it twice gives the same rows.
+    """
+    tbl: Table = getattr(table, "__table__", table)
+    pk = _pk_names(tbl)
+    dialect = session.get_bind().dialect.name
+    total = 0
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return 0
+    cols = list(first.keys())
+    update_cols = [
+        c for c in (update if update is not None else cols) if c not in pk and c != "created_at"
+    ]
+    if "updated_at" in tbl.c and "updated_at" not in update_cols:
+        update_cols.append("updated_at")  # filled by the column default on every insert
+    if dialect == "sqlite":
+        size = max(1, min(batch_size, _SQLITE_MAX_VARS // max(1, len(cols))))
+    else:
+        size = batch_size
+    stmt = _upsert_stmt(dialect, tbl, pk, update_cols)
+    for chunk in batched(itertools.chain([first], it), size):
+        session.execute(stmt, chunk)
+        total += len(chunk)
+    return total
+
+
+def _upsert_stmt(dialect: str, tbl: Table, pk: list[str], update_cols: list[str]) -> Any:
+    if dialect == "sqlite":
+        ins = sqlite.insert(tbl)
+        if not update_cols:
+            return ins.on_conflict_do_nothing(index_elements=pk)
+        return ins.on_conflict_do_update(
+            index_elements=pk, set_={c: ins.excluded[c] for c in update_cols}
+        )
+    if dialect in ("mysql", "mariadb"):
+        ins = mysql.insert(tbl)
+        if not update_cols:
+            # a no-op assignment keeps the existing row, as ON CONFLICT DO NOTHING does
+            first_pk: Column[Any] = tbl.c[pk[0]]
+            return ins.on_duplicate_key_update({first_pk.name: first_pk})
+        return ins.on_duplicate_key_update({c: ins.inserted[c] for c in update_cols})
+    raise DatabaseUnavailable(f"upsert not supported on {dialect}")

@@ -1,0 +1,1 @@
+"""Source plugins, each registering itself through the incidentlake.plugins entry point."""
