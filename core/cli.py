@@ -132,6 +132,9 @@ def serve(
 
 
 def main() -> None:
+    from core.commands import load_all
+
+    load_all()
     try:
         app()
     except KeyboardInterrupt:

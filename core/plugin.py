@@ -94,6 +94,20 @@ class RemoteScopePage(CamelModel):
     next_page_token: str | None = None
 
 
+class TaskOptions(CamelModel):
+    """Options every task understands; plugins subclass to add their own."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", str_strip_whitespace=True
+    )
+
+    connection_id: int | None = None
+    scope_id: str | None = None
+    time_after: datetime | None = None
+    full_sync: bool = False
+    project_name: str | None = None
+
+
 class ConnectionTestError(Exception):
     """Test connection failed; the message says why in words a user can act on."""
 
@@ -193,7 +207,7 @@ class TaskContext:
     plugin: Plugin
     connection_id: int
     connection: ConnectionBase
-    options: BaseModel
+    options: TaskOptions
     scope: ScopeBase | None = None
     full_sync: bool = False
     time_after: datetime | None = None
@@ -229,7 +243,7 @@ class Plugin:
     description: ClassVar[str] = ""
     connection_model: ClassVar[type[ConnectionBase]]
     scope_model: ClassVar[type[ScopeBase]] = ScopeBase
-    options_model: ClassVar[type[BaseModel]]
+    options_model: ClassVar[type[TaskOptions]] = TaskOptions
     subtasks: ClassVar[list[Subtask]] = []
     # Tool/raw tables this plugin owns (for documentation and cleanup of a deleted connection).
     tables: ClassVar[list[str]] = []

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from core.plugin import Plugin
 
 log = logging.getLogger(__name__)
 GROUP = "incidentlake.plugins"
+# Task types core itself provides (e.g. the DORA stage), loaded like plugins.
+BUILTIN: dict[str, str] = {}
 
 
 class UnknownPlugin(LookupError):
@@ -25,14 +29,16 @@ class PluginRegistry:
     def discover(cls) -> PluginRegistry:
         """Load every installed plugin; a broken one is logged and skipped, not fatal."""
         found: dict[str, Plugin] = {}
-        for ep in entry_points(group=GROUP):
+        sources = [(ep.name, ep.load) for ep in entry_points(group=GROUP)]
+        sources += [(name, _loader(target)) for name, target in BUILTIN.items()]
+        for name, load in sources:
             try:
-                plugin = ep.load()
+                plugin = load()
             except Exception as exc:  # a third-party plugin must not take the service down
-                log.error("plugin %s could not be loaded: %s", ep.name, exc)
+                log.error("plugin %s could not be loaded: %s", name, exc)
                 continue
             if not isinstance(plugin, Plugin):
-                log.error("entry point %s is not an incidentlake Plugin instance", ep.name)
+                log.error("entry point %s is not an incidentlake Plugin instance", name)
                 continue
             found[plugin.name] = plugin
         return cls(found)
@@ -54,3 +60,12 @@ class PluginRegistry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._plugins
+
+
+def _loader(target: str) -> Callable[[], object]:
+    module, _, attr = target.partition(":")
+
+    def load() -> object:
+        return getattr(importlib.import_module(module), attr)
+
+    return load

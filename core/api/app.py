@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from core import __version__
 from core.api.auth import make_auth_middleware
 from core.api.errors import install_error_handlers
-from core.api.routers import connections, meta
+from core.api.routers import all_routers
 from core.context import AppContext
 
 # Later layers (scheduler, runner) register start/stop hooks here.
@@ -45,8 +45,8 @@ def create_app(ctx: AppContext | None = None, *, background: bool = True) -> Fas
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    app.include_router(meta.router)
-    app.include_router(connections.router)
+    for router in all_routers():
+        app.include_router(router)
     public: list[str] = []
     for plugin in ctx.registry.all():
         public.extend(plugin.public_paths)

@@ -54,7 +54,7 @@ def test_serve_answers_ping_and_docs(tmp_path: Path) -> None:
     env = {**os.environ, "INCIDENTLAKE_PORT": str(port)}
     env.pop("INCIDENTLAKE_DB_URL", None)
     env.pop("INCIDENTLAKE_ENCRYPTION_SECRET", None)
-    proc = subprocess.Popen(CLI + ["serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*CLI, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:

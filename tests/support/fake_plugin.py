@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from core.plugin import (
     ConnectionBase,
@@ -11,6 +11,7 @@ from core.plugin import (
     RemoteScope,
     RemoteScopePage,
     ScopeBase,
+    TaskOptions,
 )
 
 GOOD_TOKEN = "fake-token-0123456789abcdef"
@@ -26,9 +27,8 @@ class FakeScope(ScopeBase):
     url: str | None = None
 
 
-class FakeOptions(BaseModel):
-    connectionId: int
-    scopeId: str | None = None
+class FakeOptions(TaskOptions):
+    fail_in: str | None = None  # name of a subtask that should raise
 
 
 class FakePlugin(Plugin):

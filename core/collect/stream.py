@@ -1,0 +1,29 @@
+"""Stream query results in keyset-paginated batches, so no table is ever held in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.sql import ColumnElement
+
+from core.db import Database
+
+
+def stream_rows(
+    db: Database, stmt: Select[Any], keys: list[ColumnElement[Any]], *, batch_size: int = 1000
+) -> Iterator[list[Any]]:
+    """Run `stmt` ordered by `keys` (a unique key) in batches; yields lists of Row objects."""
+    last: tuple[Any, ...] | None = None
+    names = [k.key for k in keys]
+    while True:
+        q = stmt.order_by(*keys).limit(batch_size)
+        if last is not None:
+            q = q.where(tuple_(*keys) > tuple_(*last)) if len(keys) > 1 else q.where(keys[0] > last[0])
+        with db.session() as s:
+            rows = s.execute(q).all()
+        if not rows:
+            return
+        yield rows
+        last = tuple(getattr(rows[-1], n) for n in names)
