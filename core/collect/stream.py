@@ -26,4 +26,12 @@ def stream_rows(
         if not rows:
             return
         yield rows
-        last = tuple(getattr(rows[-1], n) for n in names)
+        last = _key(rows[-1], names)
+
+
+def _key(row: Any, names: list[str]) -> tuple[Any, ...]:
+    """Key values of a row of columns, or of a row holding one ORM entity."""
+    try:
+        return tuple(getattr(row, n) for n in names)
+    except AttributeError:
+        return tuple(getattr(row[0], n) for n in names)

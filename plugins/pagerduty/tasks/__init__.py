@@ -1,0 +1,1 @@
+"""PagerDuty subtasks, in the order they run: collect → extract → convert."""
