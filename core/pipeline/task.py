@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 
 from core.context import AppContext
+from core.http.errors import Cancelled
 from core.plugin import ProgressReporter, ScopeBase, Subtask, TaskCancelled, TaskContext
 from core.services.errors import NotFound
 from core.services.validation import invalid
@@ -93,6 +94,8 @@ def execute_task(
                 sub.run(ctx)
             except TaskCancelled:
                 raise
+            except Cancelled as exc:  # the HTTP layer noticed the cancel event mid-request
+                raise TaskCancelled(str(exc)) from exc
             except Exception as exc:
                 raise SubtaskFailed(sub.name, exc) from exc
     finally:
