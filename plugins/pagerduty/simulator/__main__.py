@@ -1,0 +1,109 @@
+"""Run the simulator in the foreground: ``python -m plugins.pagerduty.simulator --port 8900 --incidents 1000``.
+
+Used by benchmarks that want the server in a separate process (no GIL sharing with the collector) and for
+demos. Prints the URL and token; ``--ready-file`` also writes them as JSON once the port is bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from .data import DEFAULT_CACHE_LIMIT, generate
+from .server import PagerDutySimulator, SimConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m plugins.pagerduty.simulator", description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8900, help="0 picks a free port")
+    p.add_argument("--incidents", type=int, default=1000)
+    p.add_argument("--services", type=int, default=5)
+    p.add_argument("--weights", default=None, help="comma-separated share per service, e.g. 30,10,10,10")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--start", default="2024-01-01T00:00:00Z", help="first possible created_at (ISO 8601)")
+    p.add_argument("--end", default="2025-01-01T00:00:00Z", help="'now' of the generated data (ISO 8601)")
+    p.add_argument("--live-clock", action="store_true", help="use the wall clock instead of --end as 'now'")
+    p.add_argument("--token", default="sim-token")
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--error-rate-5xx", type=float, default=0.0)
+    p.add_argument("--rate-429", type=float, default=0.0)
+    p.add_argument(
+        "--no-ratelimit-headers", action="store_true", help="send 429s without ratelimit-* headers"
+    )
+    p.add_argument("--rate-limit-per-minute", type=int, default=None, help="enforce a real per-minute budget")
+    p.add_argument("--drop-rate", type=float, default=0.0)
+    p.add_argument("--malformed-rate", type=float, default=0.0)
+    p.add_argument("--fault-seed", type=int, default=0)
+    p.add_argument("--cache-limit", type=int, default=DEFAULT_CACHE_LIMIT, help="serialized incidents kept")
+    p.add_argument(
+        "--ready-file", type=Path, default=None, help="write {url, token, pid} here when listening"
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate, serve until SIGINT/SIGTERM, exit 0."""
+    args = _parser().parse_args(argv)
+    weights = [float(w) for w in args.weights.split(",")] if args.weights else None
+    if weights is not None and len(weights) != args.services:
+        print("--weights needs one value per service", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    store = generate(
+        args.incidents,
+        args.services,
+        args.start,
+        args.end,
+        args.seed,
+        weights=weights,
+        freeze_clock=not args.live_clock,
+        cache_limit=args.cache_limit,
+    )
+    gen_s = time.perf_counter() - t0
+    config = SimConfig(
+        token=args.token,
+        latency_ms=args.latency_ms,
+        error_rate_5xx=args.error_rate_5xx,
+        rate_429=args.rate_429,
+        rate_limit_headers=not args.no_ratelimit_headers,
+        rate_limit_per_minute=args.rate_limit_per_minute,
+        drop_rate=args.drop_rate,
+        malformed_rate=args.malformed_rate,
+        seed=args.fault_seed,
+    )
+    sim = PagerDutySimulator(store, config, host=args.host, port=args.port)
+    url = sim.start()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"PagerDuty simulator listening on {url}", flush=True)
+    print(f"token: {config.token}  (Authorization: Token token={config.token})", flush=True)
+    print(f"generated {len(store)} incidents in {gen_s:.2f}s; services:", flush=True)
+    for svc in store.find_services():
+        print(f"  {svc.id}  {svc.name:<24} {store.count(svc.id):>8} incidents", flush=True)
+    print(f"control plane: {url}/_sim/info  {url}/_sim/stats  {url}/_sim/faults", flush=True)
+    if args.ready_file is not None:
+        info = {"url": url, "token": config.token, "pid": os.getpid()}
+        tmp = args.ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        tmp.replace(args.ready_file)
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,746 @@
+"""A real HTTP server speaking the PagerDuty REST API v2 subset the collector uses, with fault injection.
+
+Built on ``http.server.ThreadingHTTPServer`` with a hand-written router: no framework overhead, one thread
+per keep-alive connection, and full control over the socket so the "drop" fault really closes it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import random
+import re
+import socket
+import threading
+import time
+import traceback
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field, fields
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
+
+from .data import STATUSES, Store, add_months, fmt_ts, generate, parse_iso
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+MAX_OFFSET_PLUS_LIMIT = 10_000
+MAX_WINDOW_MONTHS = 6
+DEFAULT_WINDOW_MONTHS = 1
+RATE_LIMIT_CEILING = 960  # PagerDuty's documented per-minute REST budget, echoed in ratelimit-limit
+FAULTS = ("drop", "malformed", "429", "500", "502", "503", "504")
+ABILITIES = [
+    "sso", "advanced_reports", "teams", "read_only_users", "team_responders", "service_support_hours",
+    "urgencies", "manage_schedules", "manage_api_keys", "coordinated_responding", "event_rules",
+    "response_operations", "preview_incident_alert_grouping",
+]  # fmt: skip
+_RATE_KNOBS = ("error_rate_5xx", "error_html_fraction", "rate_429", "drop_rate", "malformed_rate")
+_JSON = "application/json; charset=utf-8"
+_HTML = "text/html; charset=utf-8"
+_NUMBER_PATH = re.compile(r"^/_sim/incidents/(\d+)(?:/(status|priority|urgency))?$")
+
+Headers = dict[str, str]
+Reply = tuple[int, bytes, Headers]
+
+
+class _Invalid(Exception):
+    """Raised by query-parameter parsing; becomes PagerDuty's 400 "Invalid Input Provided"."""
+
+    def __init__(self, *errors: str) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = list(errors)
+
+
+def error_body(message: str, code: int, errors: list[str] | None = None) -> bytes:
+    """PagerDuty's error envelope, used by every non-2xx JSON answer."""
+    return json.dumps({"error": {"message": message, "code": code, "errors": errors or []}}).encode()
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+# --------------------------------------------------------------------------------------------- config
+
+
+@dataclass
+class FaultRule:
+    """A targeted fault: requests whose path matches ``path`` (fnmatch) and whose query contains every
+    ``params`` pair get ``fault`` — e.g. ``FaultRule("malformed", params={"offset": "200"})`` makes that
+    page fail deterministically. ``times`` limits how often it fires (None = forever).
+    """
+
+    fault: str
+    path: str = "/incidents"
+    params: dict[str, str] = field(default_factory=dict)
+    times: int | None = None
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        """Reject typos early: a silently inert rule makes a failure test pass for the wrong reason."""
+        if self.fault not in FAULTS:
+            raise ValueError(f"fault must be one of {FAULTS}, got {self.fault!r}")
+
+    def matches(self, path: str, query: dict[str, list[str]]) -> bool:
+        """Path glob plus every param value present among the request's values for that key."""
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if not fnmatch.fnmatchcase(path, self.path):
+            return False
+        return all(v in query.get(k, ()) for k, v in self.params.items())
+
+
+@dataclass
+class SimConfig:
+    """Runtime knobs; every rate is a probability per API request, drawn from a seeded RNG."""
+
+    token: str = "sim-token"
+    latency_ms: float = 0.0
+    error_rate_5xx: float = 0.0
+    error_html_fraction: float = 0.5
+    rate_429: float = 0.0
+    rate_limit_headers: bool = True
+    ratelimit_reset: int = 1
+    rate_limit_per_minute: int | None = None
+    drop_rate: float = 0.0
+    malformed_rate: float = 0.0
+    seed: int = 0
+    rules: list[FaultRule] = field(default_factory=list)
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Apply a partial update (the /_sim/faults body); unknown keys are rejected, not ignored."""
+        names = {f.name for f in fields(self)}
+        unknown = set(values) - names - {"add_rules"}
+        if unknown:
+            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        staged: dict[str, Any] = {}
+        for key, value in values.items():  # validate everything before applying anything
+            if key in ("rules", "add_rules"):
+                staged[key] = [r if isinstance(r, FaultRule) else FaultRule(**r) for r in value]
+            elif key in _RATE_KNOBS:
+                staged[key] = float(value)
+                if not 0.0 <= staged[key] <= 1.0:
+                    raise ValueError(f"{key} must be within [0, 1]")
+            elif key == "latency_ms":
+                staged[key] = max(0.0, float(value))
+            elif key in ("seed", "ratelimit_reset"):
+                staged[key] = int(value)
+            elif key == "rate_limit_per_minute":
+                staged[key] = None if value is None else int(value)
+            elif key == "rate_limit_headers":
+                if not isinstance(value, bool):
+                    raise ValueError("rate_limit_headers must be a boolean")
+                staged[key] = value
+            else:  # token
+                staged[key] = str(value)
+        for key, value in staged.items():
+            if key == "add_rules":
+                self.rules = [*self.rules, *value]
+            else:
+                setattr(self, key, value)
+
+    def clear_faults(self) -> None:
+        """Back to a healthy server, keeping the token and seed."""
+        self.latency_ms = self.error_rate_5xx = self.rate_429 = self.drop_rate = self.malformed_rate = 0.0
+        self.rate_limit_per_minute = None
+        self.rules = []
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view for GET /_sim/faults."""
+        return asdict(self)
+
+
+class SimStats:
+    """Request counters (API paths only, not /_sim) so tests can assert how a client behaved."""
+
+    def __init__(self, log_size: int = 2000) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.by_path: Counter[str] = Counter()
+        self.by_status: Counter[str] = Counter()
+        self.by_fault: Counter[str] = Counter()
+        self.log: deque[dict[str, Any]] = deque(maxlen=log_size)
+
+    def record(
+        self, method: str, route: str, path: str, query: str, status: int | None, fault: str | None
+    ) -> None:
+        """Count one answered (or dropped: status None) request."""
+        key = "dropped" if status is None else str(status)
+        with self._lock:
+            self.requests += 1
+            self.by_path[route] += 1
+            self.by_status[key] += 1
+            if fault:
+                self.by_fault[fault] += 1
+            self.log.append(
+                {"method": method, "path": path, "query": query, "status": status, "fault": fault}
+            )
+
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent copy, JSON-ready (status keys are strings; a dropped request counts as "dropped")."""
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "by_path": dict(self.by_path),
+                "by_status": dict(self.by_status),
+                "by_fault": dict(self.by_fault),
+            }
+
+    def requests_log(self) -> list[dict[str, Any]]:
+        """The most recent requests, oldest first."""
+        with self._lock:
+            return list(self.log)
+
+    def reset(self) -> None:
+        """Zero everything, e.g. between the warm-up and the measured part of a benchmark."""
+        with self._lock:
+            self.requests = 0
+            self.by_path.clear()
+            self.by_status.clear()
+            self.by_fault.clear()
+            self.log.clear()
+
+
+# --------------------------------------------------------------------------------------------- HTTP plumbing
+
+
+class _Server(ThreadingHTTPServer):
+    """Tracks live connections so stop() can close idle keep-alive sockets instead of leaking threads."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], sim: PagerDutySimulator) -> None:
+        self.sim = sim
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def close_all_connections(self) -> None:
+        """Shut down every open client socket; their handler threads then exit on EOF."""
+        with self.connections_lock:
+            conns = list(self.connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Thin adapter: parses the request line/headers (stdlib) and hands off to the simulator."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "PagerDutySimulator/1.0"
+    disable_nagle_algorithm = True
+    timeout = 120  # idle keep-alive connections are eventually reaped
+
+    def setup(self) -> None:
+        """Register the connection for stop()."""
+        super().setup()
+        srv = cast(_Server, self.server)
+        with srv.connections_lock:
+            srv.connections.add(self.connection)
+
+    def finish(self) -> None:
+        """Unregister; tolerate sockets we shut down ourselves."""
+        srv = cast(_Server, self.server)
+        with srv.connections_lock:
+            srv.connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def do_GET(self) -> None:
+        """Dispatch."""
+        cast(_Server, self.server).sim.handle(self, "GET")
+
+    def do_POST(self) -> None:
+        """Dispatch."""
+        cast(_Server, self.server).sim.handle(self, "POST")
+
+    def do_PUT(self) -> None:
+        """Dispatch."""
+        cast(_Server, self.server).sim.handle(self, "PUT")
+
+    def do_DELETE(self) -> None:
+        """Dispatch."""
+        cast(_Server, self.server).sim.handle(self, "DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence per-request stderr logging (it would dominate benchmark time); use stats instead."""
+
+    def send(
+        self, status: int, body: bytes, content_type: str = _JSON, headers: Headers | None = None
+    ) -> None:
+        """Status line, headers and body in a single write (no Nagle/delayed-ACK stalls on keep-alive)."""
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Unknown"
+        lines = [
+            f"HTTP/1.1 {status} {reason}",
+            f"Server: {self.server_version}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+        ]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if self.close_connection:
+            lines.append("Connection: close")
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+
+    def drop(self) -> None:
+        """Close the socket without answering: the client sees a disconnect, not an HTTP error."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+# --------------------------------------------------------------------------------------------- simulator
+
+
+class PagerDutySimulator:
+    """In-process (background thread) or foreground PagerDuty REST v2 simulator.
+
+    ``store`` defaults to ``generate(1000, 5, seed=0)``; ``config`` to ``SimConfig()`` (token "sim-token").
+    """
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        config: SimConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_size: int = 2000,
+    ) -> None:
+        self.store = store if store is not None else generate(1000, 5, seed=0)
+        self.config = config if config is not None else SimConfig()
+        self.stats = SimStats(log_size)
+        self.host = host
+        self.port = port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._rng = random.Random(self.config.seed)
+        self._rng_seed = self.config.seed
+        self._window_start = 0
+        self._window_count = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Bind (a free port unless one was given), serve from a daemon thread, return the base URL."""
+        if self._server is not None:
+            return self.url
+        self._server = _Server((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="pd-sim", daemon=True
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop accepting, close open keep-alive connections, release the port."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_all_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def serve_forever(self) -> None:
+        """Foreground mode for the CLI: blocks until KeyboardInterrupt."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> PagerDutySimulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:54321 (only valid once started)."""
+        if self._server is None:
+            raise RuntimeError("simulator is not running; call start()")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections currently held open (keep-alive checks in tests)."""
+        if self._server is None:
+            return 0
+        with self._server.connections_lock:
+            return len(self._server.connections)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers a well-behaved client sends, for tests and demos."""
+        return {
+            "Authorization": f"Token token={self.config.token}",
+            "Accept": "application/vnd.pagerduty+json;version=2",
+        }
+
+    # -- fault helpers --------------------------------------------------------------------------------
+
+    def add_rule(
+        self, fault: str, path: str = "/incidents", times: int | None = None, **params: str
+    ) -> FaultRule:
+        """Shortcut: ``sim.add_rule("malformed", offset="200")``; params use wire names (``"service_ids[]"``
+        needs the dict form ``FaultRule(..., params={...})``)."""
+        rule = FaultRule(fault=fault, path=path, params=params, times=times)
+        with self._lock:
+            self.config.rules.append(rule)
+        return rule
+
+    def _pick_fault(self, path: str, query: dict[str, list[str]]) -> str | None:
+        cfg = self.config
+        with self._lock:
+            for rule in cfg.rules:
+                if rule.matches(path, query):
+                    rule.fired += 1
+                    return rule.fault
+            if cfg.seed != self._rng_seed:
+                self._rng = random.Random(cfg.seed)
+                self._rng_seed = cfg.seed
+            rnd = self._rng.random
+            if cfg.drop_rate > 0 and rnd() < cfg.drop_rate:
+                return "drop"
+            if cfg.error_rate_5xx > 0 and rnd() < cfg.error_rate_5xx:
+                return self._rng.choice(("500", "502", "503"))
+            if cfg.rate_429 > 0 and rnd() < cfg.rate_429:
+                return "429"
+            if cfg.malformed_rate > 0 and rnd() < cfg.malformed_rate:
+                return "malformed"
+            return None
+
+    def _html_error(self) -> bool:
+        with self._lock:
+            return self._rng.random() < self.config.error_html_fraction
+
+    def _ratelimit_headers(self, remaining: int = 0, reset: int | None = None) -> Headers:
+        limit = self.config.rate_limit_per_minute or RATE_LIMIT_CEILING
+        return {
+            "ratelimit-limit": str(limit),
+            "ratelimit-remaining": str(max(0, remaining)),
+            "ratelimit-reset": str(self.config.ratelimit_reset if reset is None else reset),
+        }
+
+    def _budget(self) -> Reply | None:
+        """Fixed one-minute window budget (rate_limit_per_minute): a real 429, not a random one."""
+        limit = self.config.rate_limit_per_minute
+        if not limit:
+            return None
+        now = time.time()
+        with self._lock:
+            window = int(now // 60) * 60
+            if window != self._window_start:
+                self._window_start, self._window_count = window, 0
+            self._window_count += 1
+            count = self._window_count
+        if count <= limit:
+            return None
+        headers: Headers = {}
+        if self.config.rate_limit_headers:
+            headers = self._ratelimit_headers(0, max(1, int(window + 60 - now)))
+        return 429, error_body("Rate Limit Exceeded", 2020, ["Too many requests"]), headers
+
+    # -- request handling -----------------------------------------------------------------------------
+
+    def handle(self, h: _Handler, method: str) -> None:
+        """Entry point per request: control plane, or faults + API + stats."""
+        split = urlsplit(h.path)
+        path = split.path.rstrip("/") or "/"
+        query = parse_qs(split.query, keep_blank_values=True)
+        body = b""
+        length = h.headers.get("Content-Length")
+        if length:
+            if not length.strip().isdigit():
+                h.close_connection = True
+                h.send(400, error_body("Bad Request", 400, ["invalid Content-Length"]))
+                return
+            body = h.rfile.read(int(length))
+        elif h.headers.get("Transfer-Encoding"):
+            h.close_connection = True
+            h.send(411, error_body("Length Required", 411, ["chunked bodies are not supported"]))
+            return
+        if path == "/_sim" or path.startswith("/_sim/"):
+            status, payload = self._control(method, path, body)
+            h.send(status, _json(payload))
+            return
+
+        route = _route(path)
+        fault = self._pick_fault(path, query)
+        if self.config.latency_ms > 0:
+            time.sleep(self.config.latency_ms / 1000)
+        if fault == "drop":
+            self.stats.record(method, route, path, split.query, None, fault)
+            h.drop()
+            return
+        if fault is not None and fault != "malformed":
+            status, content, ctype, headers = self._fault_reply(int(fault))
+            self.stats.record(method, route, path, split.query, status, fault)
+            h.send(status, content, ctype, headers)
+            return
+        try:
+            status, content, headers = self._budget() or self._api(method, path, query, h)
+        except Exception:  # a simulator bug must look like a 500, never like an injected "drop"
+            traceback.print_exc()
+            status, content, headers = 500, error_body("Internal Server Error", 500, ["simulator bug"]), {}
+            fault = "internal"
+        if fault == "malformed" and status == 200:
+            content = content[: max(1, len(content) // 2)]  # any proper prefix of a JSON object is invalid
+        elif fault == "malformed":
+            fault = None  # only successful bodies get corrupted; errors pass through untouched
+        self.stats.record(method, route, path, split.query, status, fault)
+        h.send(status, content, _JSON, headers)
+
+    def _fault_reply(self, status: int) -> tuple[int, bytes, str, Headers]:
+        if status == 429:
+            headers = self._ratelimit_headers() if self.config.rate_limit_headers else {}
+            return 429, error_body("Rate Limit Exceeded", 2020, ["Too many requests"]), _JSON, headers
+        phrase = HTTPStatus(status).phrase
+        if self._html_error():
+            title = f"{status} {phrase}"
+            html = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+            return status, html.encode(), _HTML, {}
+        return status, error_body(phrase, status, ["Simulated server error"]), _JSON, {}
+
+    def _api(self, method: str, path: str, query: dict[str, list[str]], h: _Handler) -> Reply:
+        auth = (h.headers.get("Authorization") or "").strip()
+        match = re.fullmatch(r"Token token=(\S+)", auth)
+        if match is None or match.group(1) != self.config.token:
+            return 401, error_body("Authentication failed", 2006, ["Invalid or missing API token"]), {}
+        if method != "GET":
+            return 404, error_body("Not Found", 2100, [f"{method} {path} is not simulated"]), {}
+        try:
+            if path == "/incidents":
+                return self._list_incidents(query)
+            if path.startswith("/incidents/") and path.count("/") == 2:
+                inc = self.store.get_by_id(path.rsplit("/", 1)[1])
+                if inc is None:
+                    return 404, error_body("Not Found", 2100, ["Incident Not Found"]), {}
+                return 200, b'{"incident":' + self.store.render(inc) + b"}", {}
+            if path == "/services":
+                return self._list_services(query)
+            if path.startswith("/services/") and path.count("/") == 2:
+                svc = self.store.services.get(path.rsplit("/", 1)[1])
+                if svc is None:
+                    return 404, error_body("Not Found", 2100, ["Service Not Found"]), {}
+                return 200, _json({"service": self.store.service_dict(svc)}), {}
+            if path == "/abilities":
+                return 200, _json({"abilities": ABILITIES}), {}
+            if path == "/priorities":
+                prios = list(self.store.priorities.values())
+                page = {"priorities": prios, "limit": 25, "offset": 0, "more": False, "total": None}
+                return 200, _json(page), {}
+            if path == "/users/me":
+                # Real PagerDuty: account-level API tokens have no "current user".
+                return 400, error_body("Invalid Input Provided", 2001, ["Not allowed for API tokens"]), {}
+        except _Invalid as exc:
+            return 400, error_body("Invalid Input Provided", 2001, exc.errors), {}
+        return 404, error_body("Not Found", 2100, [f"No route for {path}"]), {}
+
+    def _list_incidents(self, query: dict[str, list[str]]) -> Reply:
+        limit, offset, want_total = _paging(query)
+        store = self.store
+        since: int | None
+        until: int | None
+        if _first(query, "date_range") is not None:
+            if _first(query, "date_range") != "all":
+                raise _Invalid("date_range must be 'all'")
+            since = until = None
+        else:
+            since = _time_param(query, "since")
+            until = _time_param(query, "until")
+            if until is None:
+                until = store.now()
+            if since is None:
+                since = add_months(until, -DEFAULT_WINDOW_MONTHS)
+            if since > until:
+                raise _Invalid("Since must be before until")
+            if since < add_months(until, -MAX_WINDOW_MONTHS):
+                raise _Invalid("Date range cannot exceed 6 months")
+        statuses = _multi(query, "statuses")
+        bad = [s for s in statuses if s not in STATUSES]
+        if bad:
+            raise _Invalid(f"Invalid status: {bad[0]}")
+        sort_by = _first(query, "sort_by") or "created_at:asc"
+        if sort_by not in ("created_at", "created_at:asc", "created_at:desc"):
+            raise _Invalid(f"sort_by {sort_by!r} is not supported by the simulator")
+        rendered, total = store.query_json(
+            since=since,
+            until=until,
+            service_ids=_multi(query, "service_ids"),
+            statuses=statuses,
+            offset=offset,
+            limit=limit,
+            descending=sort_by.endswith(":desc"),
+        )
+        more = "true" if offset + len(rendered) < total else "false"
+        shown = total if want_total else "null"
+        tail = f'],"limit":{limit},"offset":{offset},"more":{more},"total":{shown}}}'
+        return 200, b'{"incidents":[' + b",".join(rendered) + tail.encode(), {}
+
+    def _list_services(self, query: dict[str, list[str]]) -> Reply:
+        limit, offset, want_total = _paging(query)
+        matches = self.store.find_services(_first(query, "query"))
+        page = matches[offset : offset + limit]
+        return (
+            200,
+            _json(
+                {
+                    "services": [self.store.service_dict(s) for s in page],
+                    "limit": limit,
+                    "offset": offset,
+                    "more": offset + len(page) < len(matches),
+                    "total": len(matches) if want_total else None,
+                }
+            ),
+            {},
+        )
+
+    # -- control plane --------------------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        try:
+            data = json.loads(body) if body.strip() else {}
+            if not isinstance(data, dict):
+                raise ValueError("body must be a JSON object")
+            return self._control_route(method, path, data)
+        except KeyError as exc:
+            return 404, {"error": {"message": "Not Found", "code": 2100, "errors": [str(exc)]}}
+        except (ValueError, TypeError) as exc:
+            return 400, {"error": {"message": "Invalid Input Provided", "code": 2001, "errors": [str(exc)]}}
+        except Exception as exc:
+            traceback.print_exc()
+            return 500, {"error": {"message": "Internal Server Error", "code": 500, "errors": [repr(exc)]}}
+
+    def _control_route(self, method: str, path: str, data: dict[str, Any]) -> tuple[int, Any]:
+        store = self.store
+        if path == "/_sim/stats" and method == "GET":
+            return 200, self.stats.snapshot()
+        if path == "/_sim/reset-stats" and method == "POST":
+            self.stats.reset()
+            return 200, self.stats.snapshot()
+        if path == "/_sim/requests" and method == "GET":
+            return 200, {"requests": self.stats.requests_log()}
+        if path in ("/_sim/faults", "/_sim/config"):
+            if method == "POST":
+                with self._lock:
+                    self.config.update(data)
+            elif method == "DELETE":
+                with self._lock:
+                    self.config.clear_faults()
+            elif method != "GET":
+                raise KeyError(f"{method} {path}")
+            return 200, self.config.to_dict()
+        if path == "/_sim/clock" and method == "POST":
+            store.set_now(data.get("now"))
+            return 200, {"now": fmt_ts(store.now()), "frozen": data.get("now") is not None}
+        if path == "/_sim/info" and method == "GET":
+            span = store.time_span()
+            return 200, {
+                "incidents": len(store),
+                "services": [
+                    {"id": s.id, "name": s.name, "incidents": store.count(s.id)}
+                    for s in store.find_services()
+                ],
+                "by_status": {st: store.count(None, st) for st in STATUSES},
+                "first_created_at": fmt_ts(span[0]) if span else None,
+                "last_created_at": fmt_ts(span[1]) if span else None,
+                "now": fmt_ts(store.now()),
+                "token": self.config.token,
+            }
+        if path == "/_sim/incidents" and method == "POST":
+            if "service_id" not in data:
+                raise ValueError("service_id is required")
+            inc = store.create_incident(**data)
+            return 201, {"incident": store.incident_dict(inc)}
+        match = _NUMBER_PATH.match(path)
+        if match:
+            number, action = int(match.group(1)), match.group(2)
+            if action is None and method == "GET":
+                return 200, {"incident": store.incident_dict(store.get(number))}
+            if action == "status" and method == "POST":
+                inc = store.update_status(number, data["status"], at=data.get("at"))
+            elif action == "priority" and method == "POST":
+                inc = store.set_priority(number, data.get("priority"), at=data.get("at"))
+            elif action == "urgency" and method == "POST":
+                inc = store.set_urgency(number, data["urgency"], at=data.get("at"))
+            else:
+                raise KeyError(f"{method} {path}")
+            return 200, {"incident": store.incident_dict(inc)}
+        raise KeyError(f"{method} {path}")
+
+
+# --------------------------------------------------------------------------------------------- query parsing
+
+
+def _route(path: str) -> str:
+    """Stats key: templated so per-incident paths don't explode the counter."""
+    if path.startswith("/incidents/"):
+        return "/incidents/{id}"
+    if path.startswith("/services/"):
+        return "/services/{id}"
+    return path
+
+
+def _first(query: dict[str, list[str]], key: str) -> str | None:
+    values = query.get(key)
+    return values[0] if values else None
+
+
+def _multi(query: dict[str, list[str]], key: str) -> list[str]:
+    """PagerDuty arrays arrive as ``key[]=a&key[]=b``; the bare ``key=a`` spelling is accepted too."""
+    return [v for v in query.get(f"{key}[]", []) + query.get(key, []) if v]
+
+
+def _int_param(query: dict[str, list[str]], key: str, default: int) -> int:
+    raw = _first(query, key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise _Invalid(f"{key.capitalize()} must be an integer") from None
+
+
+def _paging(query: dict[str, list[str]]) -> tuple[int, int, bool]:
+    """limit (capped at 100 like the real API), offset, total flag, and the offset+limit <= 10,000 rule."""
+    limit = _int_param(query, "limit", DEFAULT_LIMIT)
+    offset = _int_param(query, "offset", 0)
+    if limit < 1:
+        raise _Invalid("Limit must be greater than 0")
+    if offset < 0:
+        raise _Invalid("Offset must be greater than or equal to 0")
+    limit = min(limit, MAX_LIMIT)
+    if offset + limit > MAX_OFFSET_PLUS_LIMIT:
+        raise _Invalid("Offset must be less than 10000")
+    return limit, offset, (_first(query, "total") or "").lower() == "true"
+
+
+def _time_param(query: dict[str, list[str]], key: str) -> int | None:
+    raw = _first(query, key)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_iso(raw)
+    except ValueError:
+        raise _Invalid(f"{key.capitalize()} is not a valid ISO 8601 date") from None
