@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.schema import Column
 
 # SQLite accepts 32766 bound parameters per statement; stay well below.
 _SQLITE_MAX_VARS = 30000
 DEFAULT_BATCH = 1000
+# MySQL/MariaDB: 1213 deadlock victim, 1205 lock wait timeout (the session then rolls back).
+_MYSQL_RETRYABLE = {1205, 1213}
+T = TypeVar("T")
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -166,3 +171,30 @@ def _upsert_stmt(dialect: str, tbl: Table, pk: list[str], update_cols: list[str]
             return ins.on_duplicate_key_update({first_pk.name: first_pk})
         return ins.on_duplicate_key_update({c: ins.inserted[c] for c in update_cols})
     raise DatabaseUnavailable(f"upsert not supported on {dialect}")
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """True when the database aborted a transaction only because another one held a lock."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    args = getattr(exc.orig, "args", ()) or ()
+    if args and args[0] in _MYSQL_RETRYABLE:
+        return True
+    return "database is locked" in str(exc.orig).lower()
+
+
+def retry_on_deadlock(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 0.02) -> T:
+    """Run `fn` (one whole transaction) again when it lost a deadlock or a lock wait.
+
+    Concurrent upserts of the same new keys can deadlock on MySQL/MariaDB (gap and
+    insert-intention locks); the victim's transaction is rolled back whole, so running it
+    again is safe. Jittered exponential backoff keeps the retries from colliding again.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if attempt == attempts or not is_lock_conflict(exc):
+                raise
+            time.sleep(base_delay * 2 ** (attempt - 1) * (0.5 + random.random()))
+    raise AssertionError("unreachable")

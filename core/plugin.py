@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from core.db import Database
     from core.http import ApiClient
 
@@ -253,6 +255,16 @@ class Plugin:
     def routers(self) -> list[Any]:
         """Extra FastAPI routers (e.g. push intakes); they reach services via core.api.deps."""
         return []
+
+    def on_connection_created(
+        self, session: Session, connection_id: int, connection: ConnectionBase
+    ) -> dict[str, Any]:
+        """Runs inside the create transaction; the fields returned are added to the create
+        response only (e.g. a push key shown once while only its hash is stored)."""
+        return {}
+
+    def on_connection_deleted(self, session: Session, connection_id: int) -> None:
+        """Runs inside the delete transaction: drop what the plugin keeps per connection."""
 
     def api_client(
         self, connection_id: int, connection: ConnectionBase, *, cancel: threading.Event | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ class ConnectionRecord:
     model: ConnectionBase
     created_at: datetime | None
     updated_at: datetime | None
+    once: dict[str, Any] = dataclasses.field(default_factory=dict)  # shown in the create response only
 
 
 class ConnectionService:
@@ -65,7 +67,9 @@ class ConnectionService:
                     self._store(p, row, model)
                     s.add(row)
                     s.flush()
-                    return self._record(p, row)
+                    record = self._record(p, row)
+                    record.once = p.on_connection_created(s, next_id, model)
+                    return record
             except IntegrityError:
                 if attempt == 4:
                     raise
@@ -109,6 +113,7 @@ class ConnectionService:
                 )
             record = self._record(p, row)
             s.query(Scope).filter(Scope.plugin == plugin, Scope.connection_id == connection_id).delete()
+            p.on_connection_deleted(s, connection_id)
             s.delete(row)
             return record
 
@@ -156,6 +161,7 @@ class ConnectionService:
             out[_alias(p, name)] = mask(current_secret(record.model, name))
         out["createdAt"] = _iso(record.created_at)
         out["updatedAt"] = _iso(record.updated_at)
+        out.update(record.once)
         return out
 
     # -- internals -----------------------------------------------------------------------
