@@ -15,6 +15,8 @@ from plugins.pagerduty.connection import PagerDutyConnection
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 PAGE_LIMIT = 100
 OFFSET_CAP = 10_000  # PagerDuty refuses offset + limit > 10,000 with a 400
+# Retry schedule for every PagerDuty request (tests shorten the backoff, not the number of tries).
+RETRY: dict[str, Any] = {"max_retries": 6, "backoff_base": 0.5, "backoff_max": 60.0}
 
 
 def error_message(response: httpx.Response) -> str | None:
@@ -47,7 +49,7 @@ def make_client(
         proxy=conn.proxy,
         error_message=error_message,
         cancel=cancel,
-        **overrides,
+        **{**RETRY, **overrides},
     )
 
 

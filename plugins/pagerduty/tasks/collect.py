@@ -57,19 +57,21 @@ def collect_incidents(ctx: TaskContext) -> None:
         state.clear()  # extract/convert watermarks too: everything is redone
     base = {"service_ids[]": [service], "sort_by": "created_at:asc", "time_zone": "UTC"}
     until = started.replace(microsecond=0) + timedelta(seconds=1)
-    if mark is None or mark.latest_success_start is None:
-        start = requested_after or _service_created(ctx) or EARLIEST
-        _collect_windows(ctx, "/incidents", "incidents", base, start, until, writer.add_many)
-    else:
-        since = mark.latest_success_start - OVERLAP
-        _collect_windows(ctx, "/incidents", "incidents", base, since, until, writer.add_many)
+    try:
+        if mark is None or mark.latest_success_start is None:
+            start = requested_after or _service_created(ctx) or EARLIEST
+            _collect_windows(ctx, "/incidents", "incidents", base, start, until, writer.add_many)
+        else:
+            since = mark.latest_success_start - OVERLAP
+            _collect_windows(ctx, "/incidents", "incidents", base, since, until, writer.add_many)
 
-        def changed(entries: list[Page]) -> None:
-            writer.add_many(_changed_incidents(entries, service))
+            def changed(entries: list[Page]) -> None:
+                writer.add_many(_changed_incidents(entries, service))
 
-        log_params = {"include[]": ["incidents"], "is_overview": "false", "time_zone": "UTC"}
-        _collect_windows(ctx, "/log_entries", "log_entries", log_params, since, until, changed)
-    writer.flush()
+            log_params = {"include[]": ["incidents"], "is_overview": "false", "time_zone": "UTC"}
+            _collect_windows(ctx, "/log_entries", "log_entries", log_params, since, until, changed)
+    finally:
+        writer.flush()  # what arrived is kept even when a later page fails; the state is not advanced
     time_after = requested_after if mark is None else mark.time_after
     state.save(ENTITY, Watermark(time_after=time_after, latest_success_start=started))
 

@@ -78,5 +78,7 @@ def test_devlake_pagerduty_records_convert_to_devlake_issues(ctx: AppContext, sh
         assert got[issue_id].description == row["description"]
 
     with (ref / "snapshot_tables" / "issue_assignees.csv").open() as fh:
-        expected_assignees = {(r["issue_id"], r["assignee_id"], r["assignee_name"]) for r in csv.DictReader(fh)}
+        expected_assignees = {
+            (r["issue_id"], r["assignee_id"], r["assignee_name"]) for r in csv.DictReader(fh)
+        }
     assert assignees == expected_assignees
