@@ -1,0 +1,1 @@
+"""Request bodies of the two imitated APIs, validated before anything is written."""
