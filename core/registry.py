@@ -12,7 +12,7 @@ from core.plugin import Plugin
 log = logging.getLogger(__name__)
 GROUP = "incidentlake.plugins"
 # Task types core itself provides (e.g. the DORA stage), loaded like plugins.
-BUILTIN: dict[str, str] = {}
+BUILTIN: dict[str, str] = {"dora": "core.dora.task:plugin"}
 
 
 class UnknownPlugin(LookupError):

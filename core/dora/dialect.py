@@ -1,0 +1,88 @@
+"""Small SQL fragments that differ between SQLite and MySQL/MariaDB.
+
+Metrics are written as SQL text that mirrors DevLake's dashboard queries; the few date
+operations they need are spelled per backend here, so the same text runs on both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """SQL spellings for one backend (`sqlite` or `mysql`)."""
+
+    name: str
+
+    @classmethod
+    def of(cls, dialect_name: str) -> Dialect:
+        return cls("mysql" if dialect_name in ("mysql", "mariadb") else "sqlite")
+
+    @property
+    def mysql(self) -> bool:
+        return self.name == "mysql"
+
+    def minutes_between(self, start: str, end: str) -> str:
+        """Whole minutes from start to end, truncated toward zero (MySQL's TIMESTAMPDIFF)."""
+        if self.mysql:
+            return f"TIMESTAMPDIFF(MINUTE, {start}, {end})"
+        # julianday is exact to ~40 µs; rounding to whole milliseconds removes float noise
+        return f"(CAST(ROUND((julianday({end}) - julianday({start})) * 86400000) AS INTEGER) / 60000)"
+
+    def millis_between(self, start: str, end: str) -> str:
+        if self.mysql:
+            return f"(TIMESTAMPDIFF(MICROSECOND, {start}, {end}) DIV 1000)"
+        return f"CAST(ROUND((julianday({end}) - julianday({start})) * 86400000) AS INTEGER)"
+
+    def day(self, ts: str) -> str:
+        """The calendar day of a timestamp, comparable with `add_days` results."""
+        return f"DATE({ts})" if self.mysql else f"date({ts})"
+
+    def add_days(self, day: str, n: str) -> str:
+        if self.mysql:
+            return f"DATE_ADD({day}, INTERVAL {n} DAY)"
+        return f"date({day}, '+' || ({n}) || ' days')"
+
+    def week_start(self, day: str) -> str:
+        """Monday of the day's week (DevLake: DATE_ADD(day, INTERVAL -WEEKDAY(day) DAY))."""
+        if self.mysql:
+            return f"DATE_ADD({day}, INTERVAL -WEEKDAY({day}) DAY)"
+        return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+
+    def month_start(self, day: str) -> str:
+        if self.mysql:
+            return f"DATE_ADD({day}, INTERVAL -DAY({day}) + 1 DAY)"
+        return f"date({day}, 'start of month')"
+
+    def month_key(self, ts: str) -> str:
+        """'YYYY-MM' of a timestamp or day."""
+        return f"DATE_FORMAT({ts}, '%Y-%m')" if self.mysql else f"strftime('%Y-%m', {ts})"
+
+    def year_div_6(self, day: str) -> str:
+        """DevLake's `DATE_FORMAT(month, '%Y-%m') DIV 6`: MySQL reads '2024-03' as 2024."""
+        if self.mysql:
+            return f"(YEAR({day}) DIV 6)"
+        return f"(CAST(strftime('%Y', {day}) AS INTEGER) / 6)"
+
+    def sortable_ts(self, ts: str) -> str:
+        """A fixed-width text form of a timestamp, so text order is time order."""
+        if self.mysql:
+            return f"DATE_FORMAT({ts}, '%Y-%m-%d %H:%i:%s.%f')"
+        return f"strftime('%Y-%m-%d %H:%M:%f', {ts})"
+
+    def concat(self, *parts: str) -> str:
+        if self.mysql:
+            return f"CONCAT({', '.join(parts)})"
+        return "(" + " || ".join(parts) + ")"
+
+    def substr_from(self, text: str, start: int) -> str:
+        return f"SUBSTRING({text}, {start})" if self.mysql else f"substr({text}, {start})"
+
+    @property
+    def sortable_ts_width(self) -> int:
+        return 26 if self.mysql else 23
+
+    def binary(self, expr: str) -> str:
+        """Compare ids byte-wise on both backends (SQLite's default), not case-insensitively."""
+        return f"{expr} COLLATE utf8mb4_bin" if self.mysql else expr

@@ -1,0 +1,168 @@
+"""A project's DORA report: the four figures with levels and counts, and a monthly series.
+
+A figure with nothing to compute from is null with a `reason`, never 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.dora import levels as lv
+from core.dora.project import load_project, scope_counts
+from core.dora.queries import Bucket, MetricQueries
+from core.dora.window import Window, iso
+
+NO_CICD = "the project has no deployment scopes (no cicd_scopes in project_mapping)"
+NO_BOARDS = "the project has no incident scopes (no boards in project_mapping)"
+
+
+def _number(value: float | None, aggregate: str) -> float | int | None:
+    if value is None:
+        return None
+    return round(value, 2) if aggregate == "mean" else int(value)
+
+
+class ReportBuilder:
+    def __init__(self, s: Session, project: str, window: Window, report: str, aggregate: str) -> None:
+        if report not in lv.REPORTS:
+            raise ValueError(f"report must be one of {', '.join(lv.REPORTS)}")
+        if aggregate not in lv.AGGREGATES:
+            raise ValueError(f"aggregate must be one of {', '.join(lv.AGGREGATES)}")
+        settings = load_project(s, project)
+        predicate, params = settings.incident_filter.predicate("i", "flt")
+        self.q = MetricQueries(s, project, predicate, params)
+        self.project, self.window, self.report, self.aggregate = project, window, report, aggregate
+        self.scopes = scope_counts(s, project)
+        self.bands = lv.benchmark_texts(s, report)
+
+    def _band(self, metric: str, level: str | None) -> str | None:
+        return self.bands.get(metric, {}).get(level) if level else None
+
+    # -- figures -----------------------------------------------------------------------
+    def _cfr(self, deployments: int, failed: int, period: str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "value": None,
+            "level": None,
+            "benchmark": None,
+            "failedDeployments": failed,
+            "deployments": deployments,
+            "reason": None,
+        }
+        if not self.scopes["cicd_scopes"]:
+            out["reason"] = NO_CICD
+        elif deployments == 0:
+            out["reason"] = f"no successful production deployment finished in this {period}"
+        else:
+            out["value"] = failed / deployments
+            out["level"] = lv.cfr_level(out["value"], self.report)
+            out["benchmark"] = self._band(lv.CHANGE_FAILURE_RATE, out["level"])
+        return out
+
+    def _restore(self, bucket: Bucket | None, period: str) -> dict[str, Any]:
+        metric = lv.TIME_TO_RESTORE if self.report == "2021" else lv.RECOVERY_TIME
+        n = bucket.count if bucket else 0
+        out: dict[str, Any] = {
+            "minutes": None,
+            "level": None,
+            "benchmark": None,
+            "incidents": n,
+            "reason": None,
+        }
+        if not self.scopes["boards"]:
+            out["reason"] = NO_BOARDS
+        elif self.report == "2023" and not self.scopes["cicd_scopes"]:
+            out["reason"] = NO_CICD
+        elif bucket is None or bucket.value is None:
+            out["reason"] = (
+                f"no incident of the project was resolved in this {period}"
+                if self.report == "2021"
+                else f"no incident resolved in this {period} is linked to a deployment finished in it"
+            )
+        else:
+            out["minutes"] = _number(bucket.value, self.aggregate)
+            out["level"] = lv.restore_level(bucket.value)
+            out["benchmark"] = self._band(metric, out["level"])
+        return out
+
+    def _frequency(
+        self,
+        week: Bucket | None,
+        month: Bucket | None,
+        six: Bucket | None,
+        counts: tuple[int, int],
+        period: str,
+    ) -> dict[str, Any]:
+        deployments, days = counts
+        out: dict[str, Any] = {
+            "deploymentDaysPerWeek": None,
+            "deploymentDaysPerMonth": None,
+            "level": None,
+            "benchmark": None,
+            "deployments": deployments,
+            "deploymentDays": days,
+            "reason": None,
+        }
+        if not self.scopes["cicd_scopes"]:
+            out["reason"] = NO_CICD
+        elif deployments == 0 or week is None or month is None or week.value is None or month.value is None:
+            out["reason"] = f"no successful production deployment in this {period}"
+        else:
+            out["deploymentDaysPerWeek"] = _number(week.value, self.aggregate)
+            out["deploymentDaysPerMonth"] = _number(month.value, self.aggregate)
+            six_value = six.value if six is not None else None
+            if self.report == "2021" and six is not None:
+                out["deploymentDaysPerSixMonths"] = _number(six_value, self.aggregate)
+            out["level"] = lv.frequency_level(week.value, month.value, six_value, self.report)
+            out["benchmark"] = self._band(lv.DEPLOYMENT_FREQUENCY, out["level"])
+        return out
+
+    # -- the report --------------------------------------------------------------------
+    def build(self) -> dict[str, Any]:
+        w, agg = self.window, self.aggregate
+        failures = self.q.change_failures(w)
+        restore = self.q.time_to_restore(w, agg) if self.report == "2021" else self.q.recovery_time(w, agg)
+        days = self.q.deployment_days(w, agg)
+        six = self.q.six_month_days(w, agg) if self.report == "2021" else None
+        counts = self.q.deployment_counts(w)
+        restore_key = "timeToRestore" if self.report == "2021" else "failedDeploymentRecoveryTime"
+        total = (sum(v[0] for v in failures.values()), sum(v[1] for v in failures.values()))
+        all_counts = (sum(v[0] for v in counts.values()), sum(v[1] for v in counts.values()))
+        monthly = []
+        for month in w.months():
+            deps, failed = failures.get(month, (0, 0))
+            monthly.append(
+                {
+                    "month": month,
+                    "changeFailureRate": self._cfr(deps, failed, "month"),
+                    restore_key: self._restore(restore.get(month), "month"),
+                    "deploymentFrequency": self._frequency(
+                        days.get(f"w:{month}"),
+                        days.get(f"m:{month}"),
+                        None,
+                        counts.get(month, (0, 0)),
+                        "month",
+                    ),
+                }
+            )
+        return {
+            "project": self.project,
+            "from": iso(w.start),
+            "to": iso(w.end),
+            "report": self.report,
+            "aggregate": agg,
+            "changeFailureRate": self._cfr(total[0], total[1], "period"),
+            restore_key: self._restore(restore.get("*"), "period"),
+            "deploymentFrequency": self._frequency(
+                days.get("w:*"), days.get("m:*"), six, all_counts, "period"
+            ),
+            "monthly": monthly,
+        }
+
+
+def dora_report(
+    s: Session, project: str, window: Window, report: str = "2023", aggregate: str = "median"
+) -> dict[str, Any]:
+    """The `/projects/{name}/dora` body."""
+    return ReportBuilder(s, project, window, report, aggregate).build()

@@ -1,0 +1,65 @@
+"""The builtin `dora` task type: a project's DORA stage, run by pipelines like any plugin task.
+
+Options: `{"projectName": ...}`. Subtasks: `rebuildIncidents` (issues of type INCIDENT on
+the project's boards, after its incident filter → `incidents`, `incident_assignees`) and
+`linkIncidents` (→ `project_incident_deployment_relationships`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from core.dora.stage import link_incidents, rebuild_incidents
+from core.plugin import ConnectionBase, Plugin, Subtask, TaskContext, TaskOptions
+
+
+class DoraOptions(TaskOptions):
+    project_name: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+def _project(ctx: TaskContext) -> str:
+    name = ctx.project_name or ctx.options.project_name
+    if not name:
+        raise ValueError("the dora task needs options.projectName")
+    return name
+
+
+def _rebuild(ctx: TaskContext) -> None:
+    ctx.progress.set_total(1)
+    result = rebuild_incidents(ctx.db, _project(ctx))
+    ctx.progress.advance(1, records=result.incidents)
+    ctx.log.info("dora: %s incidents rebuilt for project %s", result.incidents, _project(ctx))
+
+
+def _link(ctx: TaskContext) -> None:
+    ctx.progress.set_total(1)
+    result = link_incidents(ctx.db, _project(ctx))
+    ctx.progress.advance(1, records=result.total)
+    ctx.log.info(
+        "dora: %s incidents linked for project %s (%s explicit, %s by time)",
+        result.total,
+        _project(ctx),
+        result.explicit,
+        result.time,
+    )
+
+
+class DoraPlugin(Plugin):
+    name = "dora"
+    description = "DORA stage of a project: incidents from issues, incident → deployment links"
+    connection_model = ConnectionBase
+    options_model = DoraOptions
+    subtasks: ClassVar[list[Subtask]] = [
+        Subtask(
+            "rebuildIncidents",
+            _rebuild,
+            "convert",
+            "issues of type INCIDENT on the project's boards → incidents",
+        ),
+        Subtask("linkIncidents", _link, "other", "incidents → the deployments that caused them"),
+    ]
+
+
+plugin = DoraPlugin()
