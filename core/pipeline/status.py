@@ -1,0 +1,16 @@
+"""DevLake's status values, shared by pipelines and tasks."""
+
+from __future__ import annotations
+
+CREATED = "TASK_CREATED"
+RERUN = "TASK_RERUN"  # DevLake's: a finished pipeline waiting to rerun its unfinished tasks
+RUNNING = "TASK_RUNNING"
+COMPLETED = "TASK_COMPLETED"
+FAILED = "TASK_FAILED"
+CANCELLED = "TASK_CANCELLED"
+PARTIAL = "TASK_PARTIAL"
+
+ALL = (CREATED, RERUN, RUNNING, COMPLETED, FAILED, CANCELLED, PARTIAL)
+WAITING = (CREATED, RERUN)
+ACTIVE = (CREATED, RERUN, RUNNING)
+FINISHED = (COMPLETED, FAILED, CANCELLED, PARTIAL)
