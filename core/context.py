@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import Settings, get_settings
 from core.crypto import SecretBox
@@ -11,6 +11,10 @@ from core.db import Database
 from core.registry import PluginRegistry
 from core.services.connections import ConnectionService
 from core.services.scopes import ScopeService
+
+if TYPE_CHECKING:
+    from core.services.blueprints import BlueprintService
+    from core.services.pipelines import PipelineService
 
 
 @dataclass
@@ -21,11 +25,19 @@ class AppContext:
     box: SecretBox
     connections: ConnectionService = field(init=False)
     scopes: ScopeService = field(init=False)
+    blueprints: BlueprintService = field(init=False)
+    pipelines: PipelineService = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)  # services added by later layers
 
     def __post_init__(self) -> None:
         self.connections = ConnectionService(self.db, self.registry, self.box)
         self.scopes = ScopeService(self.db, self.registry)
+        # imported here: the pipeline runtime imports this module (core.pipeline.task)
+        from core.services.blueprints import BlueprintService
+        from core.services.pipelines import PipelineService
+
+        self.pipelines = PipelineService(self.db)
+        self.blueprints = BlueprintService(self)
 
     @classmethod
     def build(
