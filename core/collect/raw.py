@@ -8,9 +8,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select
+import orjson
+from sqlalchemy import Table, delete, select
 
-from core.db import Database
+from core.db import Database, insert_rows
 from core.models import utcnow
 
 
@@ -25,7 +26,6 @@ class RawRecord:
     params: str
     data: Any  # the decoded JSON record
     url: str | None
-    input: Any
 
 
 class RawWriter:
@@ -51,7 +51,7 @@ class RawWriter:
         rows = [
             {
                 "params": self.params,
-                "data": r if isinstance(r, str) else json.dumps(r, separators=(",", ":")),
+                "data": r if isinstance(r, str) else orjson.dumps(r).decode(),
                 "url": url,
                 "input": input,
                 "created_at": now,
@@ -74,7 +74,7 @@ class RawWriter:
         if not rows:
             return
         with self.db.session() as s:
-            s.execute(insert(self.table), rows)
+            insert_rows(s, self.table, rows)
         self.count += len(rows)
 
     def delete_all(self) -> int:
@@ -99,16 +99,16 @@ def iter_raw(
     while True:
         with db.session() as s:
             rows = s.execute(
-                select(table.c.id, table.c.params, table.c.data, table.c.url, table.c.input)
+                select(table.c.id, table.c.params, table.c.data, table.c.url)
                 .where(table.c.params == params, table.c.id > last)
                 .order_by(table.c.id)
                 .limit(batch_size)
             ).all()
         if not rows:
             return
-        yield [RawRecord(r.id, r.params, _decode(r.data), r.url, r.input) for r in rows]
+        yield [RawRecord(r.id, r.params, _decode(r.data), r.url) for r in rows]
         last = rows[-1].id
 
 
 def _decode(data: str | Mapping[str, Any]) -> Any:
-    return json.loads(data) if isinstance(data, str | bytes) else data
+    return orjson.loads(data) if isinstance(data, str | bytes) else data

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from core import __version__
 from core.http.errors import (
@@ -353,7 +354,7 @@ class ApiClient:
             data: Any = None
         else:
             try:
-                data = response.json()
+                data = orjson.loads(response.content)  # several times faster than json on big pages
             except ValueError as exc:
                 content_type = response.headers.get("content-type", "unknown")
                 snippet = (
