@@ -363,6 +363,24 @@ def test_generate_100k_incidents_quickly() -> None:
     )
     assert total > 2000 and len(page) == 100 and all(i.service is big for i in page)
 
+    # the log index: built lazily on first use, from ints, quickly; pages cost the same at any offset
+    t0 = time.perf_counter()
+    count = store.log_entry_count()
+    built = time.perf_counter() - t0
+    print(f"log index of {count:,} entries built in {built:.2f}s")
+    assert 250_000 < count < 320_000 and built < 1.0
+    hour = (parse_iso("2024-06-01T00:00:00Z"), parse_iso("2024-06-01T01:00:00Z"))
+    t0 = time.perf_counter()
+    for _ in range(100):
+        entries, total = store.log_entries(since=hour[0], until=hour[1], limit=100)
+        far, _ = store.log_entries(since=parse_iso("2024-06-01"), until=parse_iso("2024-07-01"), offset=9900)
+    assert time.perf_counter() - t0 < 1.0
+    assert 0 < total < 100 and len(entries) == total and len(far) == 25
+    number = next(i for i in incidents if i.status == "triggered").number
+    store.update_status(number, "acknowledged", at=END)
+    entries, total = store.log_entries(since=parse_iso(END), until=parse_iso(END) + 1)
+    assert total == 1 and entries[0].type == "acknowledge_log_entry" and entries[0].incident.number == number
+
 
 # --------------------------------------------------------------------------------------------- mutations
 
@@ -421,6 +439,274 @@ def test_create_incident_via_control_plane(sim: PagerDutySimulator) -> None:
         assert c.post("/_sim/incidents", json={"service_id": sid, "colour": "red"}).status_code == 400
         info = c.get("/_sim/info").json()
         assert info["incidents"] == 601 and info["token"] == TOKEN
+
+
+# --------------------------------------------------------------------------------------------- log entries
+
+LOG_PARAMS = {"include[]": "incidents", "is_overview": "false", "time_zone": "UTC", "total": "true"}
+
+
+def _all_log(client: httpx.Client, params: dict[str, Any], limit: int = 100) -> list[dict[str, Any]]:
+    """Page through /log_entries exactly like the collector's incremental run."""
+    out: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        r = client.get("/log_entries", params={**LOG_PARAMS, **params, "limit": limit, "offset": offset})
+        body = r.raise_for_status().json()
+        assert (body["limit"], body["offset"]) == (limit, offset)
+        assert isinstance(body["total"], int)
+        out += body["log_entries"]
+        if not body["more"]:
+            assert body["total"] == len(out)
+            return out
+        offset += limit
+
+
+def _entry_order(e: Any) -> tuple[int, bool, int]:
+    """The documented ascending order: created_at, generated history first, then number/recording order."""
+    return (e.ts, not e.synthetic, e.code if e.synthetic else e.code >> 3)
+
+
+def test_log_entries_after_mutations_return_exactly_those_with_current_incidents(
+    sim: PagerDutySimulator,
+) -> None:
+    store = sim.store
+    a = next(i for i in store if i.status == "triggered")
+    old_priority = a.priority
+    new_priority = "P2" if old_priority is None or old_priority["name"] != "P2" else "P3"
+    b = next(i for i in store if i.status == "acknowledged")
+    sid = next(iter(store.services))
+    t = "2025-01-02T{}:00:00Z".format
+    with httpx.Client(base_url=sim.url, headers=HEADERS) as c:
+        store.update_status(a.number, "acknowledged", at=t("01"))
+        c.post(f"/_sim/incidents/{a.number}/priority", json={"priority": new_priority, "at": t("02")})
+        store.set_urgency(b.number, "low" if b.urgency == "high" else "high", at=t("03"))
+        created = c.post(
+            "/_sim/incidents",
+            json={"service_id": sid, "created_at": t("04"), "status": "acknowledged", "status_at": t("05")},
+        ).json()["incident"]
+        c.post(f"/_sim/incidents/{a.number}/status", json={"status": "resolved", "at": t("06")})
+        store.update_status(b.number, "triggered", at=t("07"))
+        store.set_priority(a.number, new_priority, at=t("08"))  # unchanged: no entry, no update
+        store.set_urgency(b.number, b.urgency, at=t("08"))
+
+        entries = _all_log(c, {"since": t("01"), "until": "2025-01-03T00:00:00Z"}, limit=3)
+        got = [(e["type"], e["incident"]["id"], e["created_at"]) for e in entries]
+        assert got == [
+            ("acknowledge_log_entry", a.id, t("01")),
+            ("priority_change_log_entry", a.id, t("02")),
+            ("urgency_change_log_entry", b.id, t("03")),
+            ("trigger_log_entry", created["id"], t("04")),
+            ("assign_log_entry", created["id"], t("04")),
+            ("acknowledge_log_entry", created["id"], t("05")),
+            ("resolve_log_entry", a.id, t("06")),
+            ("unacknowledge_log_entry", b.id, t("07")),
+        ]
+        for entry in entries:  # the included incident is the current state, exactly GET /incidents/{id}
+            inc = entry["incident"]
+            assert inc["type"] == "incident"
+            assert c.get(f"/incidents/{inc['id']}").json() == {"incident": inc}
+            assert entry["service"] == inc["service"] and entry["teams"] == inc["teams"]
+            assert entry["self"] == f"https://api.sim.pagerduty.com/log_entries/{entry['id']}"
+            assert entry["html_url"] is None and entry["summary"]
+            assert len(entry["id"]) == 14 and entry["id"].isupper() and entry["id"].isalnum()
+        assert entries[0]["incident"]["status"] == "resolved"  # a's state now, not at its ack
+        assert entries[0]["agent"]["type"] == "user_reference" and entries[0]["channel"] == {"type": "web"}
+        assert entries[1]["channel"]["new_priority"]["name"] == new_priority
+        assert entries[1]["channel"]["old_priority"] == old_priority
+        assert entries[3]["channel"] == {"type": "api"} and entries[3]["agent"]["type"] == "service_reference"
+        assert entries[4]["assignees"][0]["type"] == "user_reference"
+        assert entries[4]["summary"] == f"Assigned to {entries[4]['assignees'][0]['summary']}."
+        assert len({e["id"] for e in entries}) == 8
+
+        # half-open on created_at; overview drops priority/urgency changes
+        window = {"since": t("02"), "until": t("06")}
+        assert [e["created_at"] for e in _all_log(c, window)] == [t("02"), t("03"), t("04"), t("04"), t("05")]
+        overview = _all_log(c, {**window, "is_overview": "true"})
+        assert [e["type"] for e in overview] == [
+            "trigger_log_entry",
+            "assign_log_entry",
+            "acknowledge_log_entry",
+        ]
+        # without include[]: references; include[]=services: full services
+        plain = c.get("/log_entries", params={"since": t("01"), "until": t("02")}).json()["log_entries"]
+        assert plain[0]["incident"] == {
+            "id": a.id,
+            "type": "incident_reference",
+            "summary": f"[#{a.number}] {a.title}",
+            "self": f"https://api.sim.pagerduty.com/incidents/{a.id}",
+            "html_url": f"https://sim.pagerduty.com/incidents/{a.id}",
+        }
+        assert plain[0]["service"]["type"] == "service_reference"
+        with_svc = c.get(
+            "/log_entries",
+            params={"since": t("01"), "until": t("02"), "include[]": ["services", "incidents"]},
+        ).json()["log_entries"][0]
+        assert with_svc["service"] == c.get(f"/services/{a.service.id}").json()["service"]
+        assert with_svc["incident"]["type"] == "incident"
+        # one entry by id, and one incident's whole log
+        one = c.get(f"/log_entries/{entries[1]['id']}", params={"include[]": "incidents"}).json()
+        assert one == {"log_entry": entries[1]}
+        assert c.get("/log_entries/RNOPENOPENOPE1").status_code == 404
+        log = c.get(f"/incidents/{a.id}/log_entries", params={"total": "true"}).json()
+        assert [e["type"] for e in log["log_entries"]] == [
+            "trigger_log_entry",
+            "assign_log_entry",
+            "acknowledge_log_entry",
+            "priority_change_log_entry",
+            "resolve_log_entry",
+        ]
+        assert log["total"] == 5 and log["log_entries"][0]["created_at"] == fmt_ts(a.created_ts)
+        short = c.get(f"/incidents/{a.id}/log_entries", params={"is_overview": "true", "offset": 3}).json()
+        assert [e["type"] for e in short["log_entries"]] == ["resolve_log_entry"]
+        assert c.get("/incidents/QNOPENOPENOPE1/log_entries").status_code == 404
+        for entry in log["log_entries"]:  # generated history keeps its ids and is served by id too
+            assert c.get(f"/log_entries/{entry['id']}").json() == {"log_entry": entry}
+
+
+def test_generated_history_is_logged(client: httpx.Client, shared: PagerDutySimulator) -> None:
+    since, until = "2024-03-01T00:00:00Z", "2024-05-01T00:00:00Z"
+    lo, hi = parse_iso(since), parse_iso(until)
+    want: Counter[tuple[str, str, str]] = Counter()
+    for inc in shared.store:
+        history = [("trigger_log_entry", inc.created_ts), ("assign_log_entry", inc.created_ts)]
+        if inc.ack_ts is not None:
+            history.append(("acknowledge_log_entry", inc.ack_ts))
+        if inc.resolved_ts is not None:
+            history.append(("resolve_log_entry", inc.resolved_ts))
+        want.update((kind, inc.id, fmt_ts(ts)) for kind, ts in history if lo <= ts < hi)
+    entries = _all_log(client, {"since": since, "until": until}, limit=100)
+    assert Counter((e["type"], e["incident"]["id"], e["created_at"]) for e in entries) == want
+    assert [e["created_at"] for e in entries] == sorted(e["created_at"] for e in entries)
+    assert len({e["id"] for e in entries}) == len(entries) > 1000
+    for e in entries[:50]:
+        assert e["incident"] == client.get(f"/incidents/{e['incident']['id']}").json()["incident"]
+        if e["type"] == "resolve_log_entry":
+            assert e["agent"] == e["incident"]["last_status_change_by"]
+    desc = client.get(
+        "/log_entries",
+        params={"since": since, "until": until, "sort_by": "created_at:desc", "limit": 100, "offset": 100},
+    ).json()
+    assert [e["id"] for e in desc["log_entries"]] == [e["id"] for e in entries[::-1][100:200]]
+    assert client.get("/log_entries", params={"sort_by": "type"}).status_code == 400
+    assert client.get("/log_entries", params={"is_overview": "maybe"}).status_code == 400
+
+
+def test_log_index_merges_generated_and_recorded_entries_exactly() -> None:
+    """Pages of the merged index equal a brute-force sort of every incident's log, whatever the order of
+    mutations and first query (mutated before the index exists, after it, back-dated, new incidents)."""
+    store = generate(400, 3, START, END, seed=9, open_fraction=0.2)
+    incidents = list(store)
+    sid = incidents[0].service.id
+    open_ones = [i for i in incidents if i.status != "resolved"]
+    assert len(open_ones) > 9 and any(i.status == "acknowledged" for i in open_ones[:3])
+    for k, inc in enumerate(open_ones[:3]):  # before the lazy index is built
+        store.set_urgency(inc.number, "low" if inc.urgency == "high" else "high", at=inc.created_ts + 60 * k)
+        if inc.status == "acknowledged":
+            store.update_status(inc.number, "triggered", at=inc.created_ts + 7200)
+    store.log_entry_count()  # builds it
+    for k, inc in enumerate(open_ones[3:9]):
+        store.update_status(inc.number, "resolved", at=inc.created_ts + 30 * k)  # back-dated in the index
+        store.set_priority(inc.number, None if inc.priority else "P3", at=inc.created_ts + 30 * k)
+    for k in range(5):
+        store.create_incident(sid, incidents[80 * k].created_ts, status="acknowledged", priority="P5")
+    # the same instant as generated entries, a recorded one and between both
+    store.set_priority(
+        incidents[50].number, "P1" if incidents[50].priority is None else None, at=incidents[50].created_ts
+    )
+
+    everything = sorted((e for inc in store for e in store.incident_log(inc)), key=_entry_order)
+    assert len(everything) == store.log_entry_count()
+    assert len({e.id for e in everything}) == len(everything)
+    lo, hi = parse_iso("2024-02-01"), parse_iso("2024-11-01")
+    for overview in (False, True):
+        want = [e.id for e in everything if lo <= e.ts < hi and (not overview or e.overview)]
+        for limit in (1, 7, 100):
+            for offset in (0, 3, 50, len(want) - 5, len(want) + 1):
+                offset = max(0, offset)
+                page, total = store.log_entries(
+                    since=lo, until=hi, overview=overview, offset=offset, limit=limit
+                )
+                assert total == len(want)
+                assert [e.id for e in page] == want[offset : offset + limit], (overview, limit, offset)
+                page, _ = store.log_entries(
+                    since=lo, until=hi, overview=overview, offset=offset, limit=limit, descending=True
+                )
+                assert [e.id for e in page] == want[::-1][offset : offset + limit]
+    for e in everything[::37]:
+        found = store.find_log_entry(e.id)
+        assert found is not None and store.entry_dict(found) == store.entry_dict(e)
+
+
+def test_log_entries_window_rule_and_default(client: httpx.Client, shared: PagerDutySimulator) -> None:
+    too_long = client.get(
+        "/log_entries", params={"since": "2024-06-29T23:59:59Z", "until": "2024-12-30T00:00:00Z"}
+    )
+    assert too_long.status_code == 400
+    assert too_long.json()["error"]["errors"] == ["Date range cannot exceed 6 months"]
+    ok = client.get("/log_entries", params={"since": "2024-06-30T00:00:00Z", "until": "2024-12-30T00:00:00Z"})
+    assert ok.status_code == 200
+    assert (
+        client.get("/log_entries", params={"since": "2024-05-01", "until": "2024-04-01"}).status_code == 400
+    )
+    assert client.get("/log_entries", params={"until": "yesterday"}).status_code == 400
+    # default: the month before the store's now; date_range=all is not a log_entries parameter
+    default = _all_log(client, {})
+    assert default and all("2024-12-01T00:00:00Z" <= e["created_at"] < END for e in default)
+    ignored = client.get("/log_entries", params={"date_range": "all", "total": "true"}).json()
+    assert ignored["total"] == len(default) < shared.store.log_entry_count()
+
+
+def test_log_entries_pagination_total_and_offset_cap(client: httpx.Client) -> None:
+    window = {"since": "2024-01-01T00:00:00Z", "until": "2024-06-01T00:00:00Z"}
+    first = client.get("/log_entries", params={**window, "limit": 10}).json()
+    assert (first["limit"], first["offset"], first["more"], first["total"]) == (10, 0, True, None)
+    assert len(first["log_entries"]) == 10
+    total = client.get("/log_entries", params={**window, "total": "true"}).json()["total"]
+    assert total > 3000
+    assert client.get("/log_entries", params={**window, "limit": 500}).json()["limit"] == 100
+    last = client.get("/log_entries", params={**window, "limit": 100, "offset": total - 30}).json()
+    assert len(last["log_entries"]) == 30 and last["more"] is False
+    past = client.get("/log_entries", params={**window, "offset": total + 5, "total": "true"}).json()
+    assert past["log_entries"] == [] and past["more"] is False and past["total"] == total
+    for params in ({"limit": 0}, {"offset": -1}, {"limit": "x"}):
+        assert client.get("/log_entries", params={**window, **params}).status_code == 400
+
+
+def test_log_entries_offset_cap_with_more_than_10000_matches() -> None:
+    with PagerDutySimulator(generate(5000, 2, "2024-01-01", "2024-04-01", seed=4)) as sim:
+        params = {"since": "2024-01-01", "until": "2024-04-01", "total": "true"}
+        with httpx.Client(base_url=sim.url, headers=HEADERS) as c:
+            body = c.get("/log_entries", params={**params, "offset": 9900, "limit": 100}).json()
+            assert len(body["log_entries"]) == 100 and body["more"] is True and body["total"] > 14_000
+            for offset, limit in ((10000, 1), (9901, 100), (9950, 500)):
+                r = c.get("/log_entries", params={**params, "offset": offset, "limit": limit})
+                assert r.status_code == 400 and r.json() == OFFSET_ERROR
+
+
+def test_log_entries_auth_faults_and_stats(sim: PagerDutySimulator) -> None:
+    inc = next(iter(sim.store))
+    with httpx.Client(base_url=sim.url, timeout=5) as c:
+        for path in ("/log_entries", f"/incidents/{inc.id}/log_entries", "/log_entries/R0000000000000"):
+            for headers in ({}, {"Authorization": "Token token=wrong"}):
+                r = c.get(path, headers=headers)
+                assert r.status_code == 401 and r.json()["error"]["message"] == "Authentication failed"
+    assert sim.stats.snapshot()["by_status"] == {"401": 6}
+    sim.stats.reset()
+    sim.add_rule("503", path="/log_entries", times=1)
+    sim.add_rule("malformed", path="/log_entries", offset="100")
+    with httpx.Client(base_url=sim.url, headers=HEADERS) as c:
+        assert c.get("/incidents").status_code == 200  # other routes unaffected
+        assert c.get("/log_entries").status_code == 503
+        assert c.get("/log_entries").status_code == 200
+        r = c.get("/log_entries", params={"date_range": "x", "offset": 100, "since": "2024-07-01"})
+        assert r.status_code == 200
+        with pytest.raises(json.JSONDecodeError):
+            r.json()
+        c.get(f"/incidents/{inc.id}/log_entries")
+        stats = c.get("/_sim/stats").json()
+    assert stats["by_path"] == {"/incidents": 1, "/log_entries": 3, "/incidents/{id}/log_entries": 1}
+    assert stats["by_fault"] == {"503": 1, "malformed": 1}
 
 
 # --------------------------------------------------------------------------------------------- faults

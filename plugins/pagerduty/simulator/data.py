@@ -3,6 +3,12 @@
 The store keeps incidents sorted by ``created_at`` with one sorted index per (service, status) pair so a
 query for a service and a time window is a couple of bisects instead of a scan over 100k records, and it
 caches each incident's serialized JSON so serving a 100-incident page is mostly a byte join.
+
+It also keeps the incident log (PagerDuty's log entries). The history of generated incidents is not stored
+as objects: the first log query encodes every generated incident's trigger/assign/acknowledge/resolve
+entries as one 64-bit int each ((created_at << 32) | (incident_number << 3) | kind) in a sorted array, and a
+page decodes only the entries it returns. Entries produced later (mutations, incidents added one by one)
+are objects in a second sorted index; a query bisects both and merges.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import random
 import re
 import threading
 import time
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +41,27 @@ _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ID_PAIRS = [a + b for a in _ID_ALPHABET for b in _ID_ALPHABET]  # half the choices() calls per id
 _PRIORITY_COLORS = ("a8171c", "eb6016", "f9b406", "0c9e50", "7a8a9b")
 _ISO_OFFSET_SPACE = re.compile(r" (\d{2}:?\d{2})$")
+
+# Log entry types: the first four are the ones synthesized from an incident's own timestamps (their index
+# is the "kind" in an encoded entry); every type except priority/urgency changes is an "overview" entry.
+TRIGGER, ASSIGN, ACKNOWLEDGE, RESOLVE = (
+    "trigger_log_entry",
+    "assign_log_entry",
+    "acknowledge_log_entry",
+    "resolve_log_entry",
+)
+UNACKNOWLEDGE = "unacknowledge_log_entry"
+PRIORITY_CHANGE = "priority_change_log_entry"
+URGENCY_CHANGE = "urgency_change_log_entry"
+NON_OVERVIEW_TYPES = frozenset({PRIORITY_CHANGE, URGENCY_CHANGE})
+_KIND_BITS = 3
+_RECORDED_KIND = 7  # low bits of a recorded (non-synthesized) entry's code: never a synthesized kind
+_NUMBER_MASK = (1 << (32 - _KIND_BITS)) - 1
+# Log entry ids: the entry's code through a bijective 64-bit scramble, in base 36 ("R" + 13 chars).
+_ID_MASK = (1 << 64) - 1
+_ID_MULT = 0x9E3779B97F4A7C15
+_ID_UNMULT = pow(_ID_MULT, -1, 1 << 64)
+_ID_XOR = 0x5DEECE66D2B4F1A3
 
 TimeLike = datetime | str | int | float
 
@@ -134,6 +162,9 @@ class Incident:
     ack_ts: int | None = None
     resolved_ts: int | None = None
     description: str | None = None
+    # None for a generated incident never mutated (its history is synthesized from its timestamps);
+    # otherwise every log entry of the incident, oldest first.
+    log: list[LogEntry] | None = None
     key: tuple[int, int] = field(init=False)
     title_json: str = field(init=False)
     key_json: str = field(init=False)
@@ -144,6 +175,92 @@ class Incident:
         self.key = (self.created_ts, self.number)
         self.title_json = json.dumps(self.title)
         self.key_json = json.dumps(self.incident_key)
+
+
+def _base36(value: int) -> str:
+    digits = []
+    while value:
+        value, rem = divmod(value, 36)
+        digits.append(_ID_ALPHABET[rem])
+    return "".join(reversed(digits)).rjust(13, "0")
+
+
+def entry_id(code: int) -> str:
+    """PagerDuty-like 14-char log entry id, a bijection of the entry's code (so it can be looked up)."""
+    return "R" + _base36((((code & _ID_MASK) * _ID_MULT) & _ID_MASK) ^ _ID_XOR)
+
+
+def entry_code(ident: str) -> int | None:
+    """Inverse of :func:`entry_id`; None for something that cannot be one of our ids."""
+    if len(ident) != 14 or ident[0] != "R" or not ident.isalnum() or not ident.isupper():
+        return None
+    try:
+        scrambled = int(ident[1:], 36)
+    except ValueError:
+        return None
+    if scrambled > _ID_MASK:
+        return None
+    return ((scrambled ^ _ID_XOR) * _ID_UNMULT) & _ID_MASK
+
+
+@dataclass(slots=True, eq=False)
+class LogEntry:
+    """One incident log entry. ``code`` orders and identifies it: synthesized entries (a generated
+    incident's history) are ``(created_at << 32) | (number << 3) | kind``, recorded ones ``(seq << 3) | 7``.
+    ``agent``/``channel``/``extra`` hold shared or small dicts; ``extra`` adds type-specific fields.
+    """
+
+    code: int
+    ts: int
+    type: str
+    incident: Incident
+    agent: dict[str, Any] | None
+    channel: dict[str, Any]
+    summary: str
+    extra: dict[str, Any] | None = None
+    synthetic: bool = False
+
+    @property
+    def id(self) -> str:
+        """The entry's PagerDuty id."""
+        return entry_id(self.code)
+
+    @property
+    def overview(self) -> bool:
+        """Whether ``is_overview=true`` lists it."""
+        return self.type not in NON_OVERVIEW_TYPES
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        """Recorded entries sort by (created_at, recording order)."""
+        return (self.ts, self.code >> _KIND_BITS)
+
+
+class _EntryIndex:
+    """Recorded log entries sorted by (created_at, seq), with a parallel key list for bisect."""
+
+    __slots__ = ("items", "keys")
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[int, int]] = []
+        self.items: list[LogEntry] = []
+
+    def insert(self, entry: LogEntry) -> None:
+        """Entries usually arrive in time order (an append), but a back-dated mutation lands in place."""
+        key = entry.sort_key
+        if not self.keys or self.keys[-1] <= key:
+            self.keys.append(key)
+            self.items.append(entry)
+            return
+        i = bisect_left(self.keys, key)
+        self.keys.insert(i, key)
+        self.items.insert(i, entry)
+
+    def bounds(self, since: int | None, until: int | None) -> tuple[int, int]:
+        """Half-open window on created_at."""
+        lo = 0 if since is None else bisect_left(self.keys, (since,))
+        hi = len(self.keys) if until is None else bisect_left(self.keys, (until,))
+        return lo, max(lo, hi)
 
 
 class _Index:
@@ -217,6 +334,13 @@ class Store:
         self._fixed_now: int | None = None
         self._id_rng = random.Random(f"incidentlake-sim:incident-ids:{seed}")
         self._rng = random.Random(f"incidentlake-sim:mutations:{seed}")
+        # log entries: encoded synthesized history (built lazily from _pending_log) + recorded entries
+        self._gen_codes: Sequence[int] = array("Q")
+        self._pending_log: list[Incident] = []
+        self._recorded_all = _EntryIndex()
+        self._recorded_overview = _EntryIndex()
+        self._recorded_by_seq: dict[int, LogEntry] = {}
+        self._next_seq = 1
 
     # -- clock ----------------------------------------------------------------------------------------
 
@@ -261,6 +385,7 @@ class Store:
                 self._index(None, status).append(inc)
                 self._index(sid, status).append(inc)
                 last = max(last, inc.number)
+                self._pending_log.append(inc)
             self._next_number = max(self._next_number, last + 1)
 
     # -- reads ----------------------------------------------------------------------------------------
@@ -495,6 +620,276 @@ class Store:
             (s for s in self.services.values() if needle in s.name.lower()), key=lambda s: (s.name, s.id)
         )
 
+    # -- log entries ----------------------------------------------------------------------------------
+
+    def _flush_log(self) -> None:
+        """Encode the history of bulk-loaded incidents not yet in the synthesized index (once, lazily).
+
+        An incident mutated before this ran has already snapshotted its generated history into
+        ``inc.log`` (synthetic entries), so its codes come from there, not from its current state.
+        """
+        pending = self._pending_log
+        if not pending:
+            return
+        if self._next_number > _NUMBER_MASK:
+            raise ValueError("too many incidents for the log entry encoding")
+        codes: list[int] = list(self._gen_codes)
+        add = codes.append
+        for inc in pending:
+            if inc.log is not None:
+                codes.extend(e.code for e in inc.log if e.synthetic)
+                continue
+            n = inc.number << _KIND_BITS
+            c = (inc.created_ts << 32) | n
+            add(c)
+            if inc.assignee is not None:
+                add(c | 1)
+            if inc.ack_ts is not None:
+                add((inc.ack_ts << 32) | n | 2)
+            if inc.resolved_ts is not None and inc.status == "resolved":
+                add((inc.resolved_ts << 32) | n | 3)
+        codes.sort()
+        self._pending_log = []
+        try:
+            self._gen_codes = array("Q", codes)  # 8 bytes per entry instead of ~44 in a list
+        except OverflowError:  # a created_at before 1970: keep the (bigger) list
+            self._gen_codes = codes
+
+    def _synth_entry(self, inc: Incident, kind: int, ts: int, code: int, synthetic: bool) -> LogEntry:
+        """Build one of the four entries an incident's timestamps imply (trigger/assign/ack/resolve)."""
+        svc = inc.service
+        if kind == 0:
+            return LogEntry(
+                code,
+                ts,
+                TRIGGER,
+                inc,
+                svc.ref,
+                _CHANNEL_API,
+                "Triggered through the API.",
+                {"event_details": {"description": inc.title}, "contexts": []},
+                synthetic,
+            )
+        if kind == 1:
+            assignee = inc.assignee.ref if inc.assignee else svc.ref
+            return LogEntry(
+                code,
+                ts,
+                ASSIGN,
+                inc,
+                svc.ref,
+                _CHANNEL_AUTO,
+                f"Assigned to {assignee['summary']}.",
+                {"assignees": [assignee]},
+                synthetic,
+            )
+        if kind == 2:
+            agent = inc.assignee.ref if inc.assignee else svc.ref
+            return LogEntry(
+                code, ts, ACKNOWLEDGE, inc, agent, *_by_agent(agent, "Acknowledged"), None, synthetic
+            )
+        agent = inc.changed_by  # resolved is final, so this is who resolved it
+        return LogEntry(code, ts, RESOLVE, inc, agent, *_by_agent(agent, "Resolved"), None, synthetic)
+
+    def _synthesized(self, inc: Incident) -> list[LogEntry]:
+        """The history a generated incident's current (never mutated) state implies, oldest first."""
+        n = inc.number << _KIND_BITS
+        parts = [(inc.created_ts, 0)]
+        if inc.assignee is not None:
+            parts.append((inc.created_ts, 1))
+        if inc.ack_ts is not None:
+            parts.append((inc.ack_ts, 2))
+        if inc.resolved_ts is not None and inc.status == "resolved":
+            parts.append((inc.resolved_ts, 3))
+        return [self._synth_entry(inc, kind, ts, (ts << 32) | n | kind, True) for ts, kind in parts]
+
+    def _decode(self, code: int) -> LogEntry:
+        return self._synth_entry(
+            self._by_number[(code >> _KIND_BITS) & _NUMBER_MASK], code & 7, code >> 32, code, True
+        )
+
+    def _pin_history(self, inc: Incident) -> None:
+        """Before a generated incident's first change, snapshot the history its timestamps imply: after the
+        change they no longer would (an acknowledgement undone, a new acknowledged_at...)."""
+        if inc.log is None:
+            inc.log = self._synthesized(inc)
+
+    def _record(
+        self,
+        inc: Incident,
+        type_: str,
+        ts: int,
+        agent: dict[str, Any] | None,
+        channel: dict[str, Any],
+        summary: str,
+        extra: dict[str, Any] | None = None,
+    ) -> LogEntry:
+        """Append a log entry produced by a change (caller holds the lock, and pinned the history)."""
+        if inc.log is None:
+            raise RuntimeError("_pin_history must run before the incident changes")
+        seq = self._next_seq
+        self._next_seq += 1
+        entry = LogEntry((seq << _KIND_BITS) | _RECORDED_KIND, ts, type_, inc, agent, channel, summary, extra)
+        inc.log.append(entry)
+        self._recorded_by_seq[seq] = entry
+        self._recorded_all.insert(entry)
+        if entry.overview:
+            self._recorded_overview.insert(entry)
+        return entry
+
+    def _record_synth(self, inc: Incident, kind: int, ts: int) -> None:
+        e = self._synth_entry(inc, kind, ts, 0, False)
+        self._record(inc, e.type, ts, e.agent, e.channel, e.summary, e.extra)
+
+    def log_entry_count(self, overview: bool = False) -> int:
+        """Every log entry in the store (or only the overview ones)."""
+        with self._lock:
+            self._flush_log()
+            recorded = self._recorded_overview if overview else self._recorded_all
+            return len(self._gen_codes) + len(recorded.items)
+
+    def log_entries(
+        self,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        overview: bool = False,
+        offset: int = 0,
+        limit: int = 25,
+        descending: bool = False,
+    ) -> tuple[list[LogEntry], int]:
+        """One page of log entries with since <= created_at < until, plus the total match count.
+
+        Ascending order is (created_at, then synthesized before recorded entries, then incident number /
+        recording order). Both indexes are bisected; the page's position in their merge is found by a
+        binary search, so cost depends on the page size, not on the offset or the store size.
+        """
+        with self._lock:
+            self._flush_log()
+            gen = self._gen_codes
+            glo = 0 if since is None else bisect_left(gen, since << 32)
+            ghi = len(gen) if until is None else max(glo, bisect_left(gen, until << 32))
+            rec = self._recorded_overview if overview else self._recorded_all
+            rlo, rhi = rec.bounds(since, until)
+            ng, nr = ghi - glo, rhi - rlo
+            total = ng + nr
+            if descending:
+                a, b = max(0, total - offset - limit), max(0, total - offset)
+            else:
+                a, b = min(total, offset), min(total, offset + limit)
+            if a >= b or limit <= 0:
+                return [], total
+            rkeys = rec.keys
+
+            def gen_taken(k: int) -> int:
+                """How many synthesized entries are among the first k of the merge."""
+                lo, hi = max(0, k - nr), min(k, ng)
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    ts = gen[glo + mid] >> 32
+                    if mid + bisect_left(rkeys, (ts,), rlo, rhi) - rlo < k:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                return lo
+
+            ia, ib = gen_taken(a), gen_taken(b)
+            ja, jb = a - ia, b - ib
+            gens: list[tuple[int, int, Any]] = [(c >> 32, 0, c) for c in gen[glo + ia : glo + ib]]
+            recs: list[tuple[int, int, Any]] = [(e.ts, 1, e) for e in rec.items[rlo + ja : rlo + jb]]
+            merged = heapq.merge(gens, recs, key=_merge_key)  # stable: synthesized first on equal times
+            page: list[LogEntry] = [item if src else self._decode(item) for _, src, item in merged]
+            if descending:
+                page.reverse()
+            return page, total
+
+    def log_entries_json(
+        self,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        overview: bool = False,
+        offset: int = 0,
+        limit: int = 25,
+        descending: bool = False,
+        include_incidents: bool = False,
+        include_services: bool = False,
+    ) -> tuple[list[bytes], int]:
+        """Like :meth:`log_entries` but serialized under the lock (included incidents are current)."""
+        with self._lock:
+            page, total = self.log_entries(
+                since=since, until=until, overview=overview, offset=offset, limit=limit, descending=descending
+            )
+            return [
+                self.render_entry(e, include_incident=include_incidents, include_service=include_services)
+                for e in page
+            ], total
+
+    def incident_log(self, inc: Incident, *, overview: bool = False) -> list[LogEntry]:
+        """Every log entry of one incident, oldest first."""
+        with self._lock:
+            entries = self._synthesized(inc) if inc.log is None else list(inc.log)
+            entries.sort(key=_entry_ts)
+            return [e for e in entries if e.overview] if overview else entries
+
+    def find_log_entry(self, ident: str) -> LogEntry | None:
+        """Look a log entry up by id (GET /log_entries/{id}); None if there is none."""
+        code = entry_code(ident)
+        if code is None:
+            return None
+        with self._lock:
+            if code & 7 == _RECORDED_KIND:
+                return self._recorded_by_seq.get(code >> _KIND_BITS)
+            self._flush_log()
+            gen = self._gen_codes
+            i = bisect_left(gen, code)
+            if i == len(gen) or gen[i] != code:
+                return None
+            return self._decode(code)
+
+    def entry_dict(self, entry: LogEntry) -> dict[str, Any]:
+        """The log entry in PagerDuty REST v2 shape, with an incident_reference."""
+        inc = entry.incident
+        svc = inc.service
+        eid = entry.id
+        out: dict[str, Any] = {
+            "id": eid,
+            "type": entry.type,
+            "summary": entry.summary,
+            "self": f"{self.api_base}/log_entries/{eid}",
+            "html_url": None,
+            "created_at": fmt_ts(entry.ts),
+            "agent": entry.agent,
+            "channel": entry.channel,
+            "service": svc.ref,
+            "incident": {
+                "id": inc.id,
+                "type": "incident_reference",
+                "summary": f"[#{inc.number}] {inc.title}",
+                "self": f"{self.api_base}/incidents/{inc.id}",
+                "html_url": f"{self.web_base}/incidents/{inc.id}",
+            },
+            "teams": [svc.team.ref],
+        }
+        if entry.extra:
+            out.update(entry.extra)
+        return out
+
+    def render_entry(
+        self, entry: LogEntry, *, include_incident: bool = False, include_service: bool = False
+    ) -> bytes:
+        """Serialized entry; ``include_incident`` embeds the incident's current state (the exact bytes of
+        GET /incidents/{id}), ``include_service`` the full service object."""
+        with self._lock:
+            d = self.entry_dict(entry)
+            if include_service:
+                d["service"] = self.service_dict(entry.incident.service)
+            if not include_incident:
+                return json.dumps(d, separators=(",", ":")).encode()
+            del d["incident"]
+            head = json.dumps(d, separators=(",", ":"))
+            return head[:-1].encode() + b',"incident":' + self.render(entry.incident) + b"}"
+
     # -- mutations ------------------------------------------------------------------------------------
 
     def _ts_or_now(self, at: TimeLike | None) -> int:
@@ -555,7 +950,8 @@ class Store:
             return inc
 
     def insert_incident(self, inc: Incident) -> None:
-        """Insert one incident into every index (kept sorted)."""
+        """Insert one incident into every index (kept sorted) and log what its state implies: trigger
+        and assignment at created_at, plus acknowledge/resolve at their timestamps if it has them."""
         with self._lock:
             if inc.number in self._by_number or inc.id in self._by_id:
                 raise ValueError(f"duplicate incident {inc.number}/{inc.id}")
@@ -564,6 +960,14 @@ class Store:
             for k in self._index_keys(inc):
                 self._index(*k).insert(inc)
             self._next_number = max(self._next_number, inc.number + 1)
+            inc.log = []
+            self._record_synth(inc, 0, inc.created_ts)
+            if inc.assignee is not None:
+                self._record_synth(inc, 1, inc.created_ts)
+            if inc.ack_ts is not None:
+                self._record_synth(inc, 2, inc.ack_ts)
+            if inc.resolved_ts is not None and inc.status == "resolved":
+                self._record_synth(inc, 3, inc.resolved_ts)
 
     def _priority(self, name: str | None) -> dict[str, Any] | None:
         if name is None:
@@ -573,7 +977,8 @@ class Store:
         return self.priorities[name]
 
     def update_status(self, incident_number: int, status: str, at: TimeLike | None = None) -> Incident:
-        """Move an incident through triggered -> acknowledged -> resolved, bumping updated_at.
+        """Move an incident through triggered -> acknowledged -> resolved, bumping updated_at and logging
+        an acknowledge/resolve (or, back to triggered, an unacknowledge) entry at ``at`` (default: now).
 
         Resolved is final, as in PagerDuty; setting the current status again is a no-op.
         """
@@ -586,6 +991,7 @@ class Store:
             if inc.status == "resolved":
                 raise ValueError(f"incident {incident_number} is resolved; its status cannot change")
             ts = max(self._ts_or_now(at), inc.created_ts)
+            self._pin_history(inc)
             sid = inc.service.id
             self._index(None, inc.status).remove(inc)
             self._index(sid, inc.status).remove(inc)
@@ -605,33 +1011,93 @@ class Store:
             self._index(None, status).insert(inc)
             self._index(sid, status).insert(inc)
             self._cache.pop(incident_number, None)
+            if status == "acknowledged":
+                self._record_synth(inc, 2, ts)
+            elif status == "resolved":
+                self._record_synth(inc, 3, ts)
+            else:
+                svc_ref = inc.service.ref
+                self._record(
+                    inc, UNACKNOWLEDGE, ts, svc_ref, _CHANNEL_TIMEOUT, "Unacknowledged due to timeout."
+                )
             return inc
 
     def set_priority(
         self, incident_number: int, priority: str | None, at: TimeLike | None = None
     ) -> Incident:
-        """Change (or clear) the priority; bumps updated_at like any incident edit."""
+        """Change (or clear) the priority: bumps updated_at and logs a priority_change_log_entry at ``at``.
+
+        Setting the current priority again changes nothing (and logs nothing).
+        """
         with self._lock:
             inc = self._by_number[incident_number]
-            inc.priority = self._priority(priority)
-            inc.updated_ts = max(self._ts_or_now(at), inc.created_ts)
+            old, new = inc.priority, self._priority(priority)
+            if new is old:
+                return inc
+            ts = max(self._ts_or_now(at), inc.created_ts)
+            self._pin_history(inc)
+            inc.priority = new
+            inc.updated_ts = ts
             self._cache.pop(incident_number, None)
+            agent = inc.assignee.ref if inc.assignee else inc.service.ref
+            channel, _ = _by_agent(agent, "")
+            if old is None:
+                summary = f'Priority set to "{new["name"] if new else ""}".'
+            elif new is None:
+                summary = f'Priority "{old["name"]}" removed.'
+            else:
+                summary = f'Priority changed from "{old["name"]}" to "{new["name"]}".'
+            channel = {**channel, "old_priority": old, "new_priority": new}
+            self._record(inc, PRIORITY_CHANGE, ts, agent, channel, summary)
             return inc
 
     def set_urgency(self, incident_number: int, urgency: str, at: TimeLike | None = None) -> Incident:
-        """Change the urgency; bumps updated_at."""
+        """Change the urgency: bumps updated_at and logs an urgency_change_log_entry at ``at``.
+
+        Setting the current urgency again changes nothing (and logs nothing).
+        """
         if urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {URGENCIES}")
         with self._lock:
             inc = self._by_number[incident_number]
+            old = inc.urgency
+            if urgency == old:
+                return inc
+            ts = max(self._ts_or_now(at), inc.created_ts)
+            self._pin_history(inc)
             inc.urgency = urgency
-            inc.updated_ts = max(self._ts_or_now(at), inc.created_ts)
+            inc.updated_ts = ts
             self._cache.pop(incident_number, None)
+            agent = inc.assignee.ref if inc.assignee else inc.service.ref
+            channel, _ = _by_agent(agent, "")
+            summary = f'Urgency changed from "{old}" to "{urgency}".'
+            self._record(inc, URGENCY_CHANGE, ts, agent, channel, summary)
             return inc
 
 
 def _sort_key(inc: Incident) -> tuple[int, int]:
     return inc.key
+
+
+def _merge_key(item: tuple[int, int, Any]) -> tuple[int, int]:
+    return item[0], item[1]
+
+
+def _entry_ts(entry: LogEntry) -> int:
+    return entry.ts
+
+
+_CHANNEL_API: dict[str, Any] = {"type": "api"}
+_CHANNEL_AUTO: dict[str, Any] = {"type": "auto"}
+_CHANNEL_WEB: dict[str, Any] = {"type": "web"}
+_CHANNEL_TIMEOUT: dict[str, Any] = {"type": "timeout"}
+
+
+def _by_agent(agent: dict[str, Any], verb: str) -> tuple[dict[str, Any], str]:
+    """Channel and summary of an action taken by a user (in the web app) or a service (through the API)."""
+    if agent.get("type") == "user_reference":
+        return _CHANNEL_WEB, f"{verb} by {agent['summary']}."
+    return _CHANNEL_API, f"{verb} through the API."
 
 
 # --------------------------------------------------------------------------------------------- generator

@@ -1,5 +1,15 @@
 """A real HTTP server speaking the PagerDuty REST API v2 subset the collector uses, with fault injection.
 
+Routes: GET /incidents, /incidents/{id}, /incidents/{id}/log_entries, /log_entries, /log_entries/{id},
+/services, /services/{id}, /priorities, /abilities, /users/me; plus the /_sim control plane.
+
+Log entries follow PagerDuty's list semantics (since/until on created_at, half-open, default last month,
+at most 6 months; is_overview; include[]=incidents|services; classic offset paging with the same
+offset + limit <= 10,000 rule as /incidents) with one deliberate difference: they are listed oldest first
+(PagerDuty lists newest first), so paging is deterministic while entries are being added;
+``sort_by=created_at:desc`` gives PagerDuty's order. Other include[] values (channels, teams) and
+time_zone are accepted and ignored (times are UTC); date_range is not a log_entries parameter and is ignored.
+
 Built on ``http.server.ThreadingHTTPServer`` with a hand-written router: no framework overhead, one thread
 per keep-alive connection, and full control over the socket so the "drop" fault really closes it.
 """
@@ -532,6 +542,12 @@ class PagerDutySimulator:
         try:
             if path == "/incidents":
                 return self._list_incidents(query)
+            if path == "/log_entries":
+                return self._list_log_entries(query)
+            if path.startswith("/log_entries/") and path.count("/") == 2:
+                return self._get_log_entry(path.rsplit("/", 1)[1], query)
+            if path.startswith("/incidents/") and path.endswith("/log_entries") and path.count("/") == 3:
+                return self._incident_log_entries(path.split("/")[2], query)
             if path.startswith("/incidents/") and path.count("/") == 2:
                 inc = self.store.get_by_id(path.rsplit("/", 1)[1])
                 if inc is None:
@@ -557,6 +573,20 @@ class PagerDutySimulator:
             return 400, error_body("Invalid Input Provided", 2001, exc.errors), {}
         return 404, error_body("Not Found", 2100, [f"No route for {path}"]), {}
 
+    def _window(self, query: dict[str, list[str]]) -> tuple[int, int]:
+        """since/until: default the month before until (default now); at most 6 months; since <= until."""
+        since = _time_param(query, "since")
+        until = _time_param(query, "until")
+        if until is None:
+            until = self.store.now()
+        if since is None:
+            since = add_months(until, -DEFAULT_WINDOW_MONTHS)
+        if since > until:
+            raise _Invalid("Since must be before until")
+        if since < add_months(until, -MAX_WINDOW_MONTHS):
+            raise _Invalid("Date range cannot exceed 6 months")
+        return since, until
+
     def _list_incidents(self, query: dict[str, list[str]]) -> Reply:
         limit, offset, want_total = _paging(query)
         store = self.store
@@ -567,23 +597,12 @@ class PagerDutySimulator:
                 raise _Invalid("date_range must be 'all'")
             since = until = None
         else:
-            since = _time_param(query, "since")
-            until = _time_param(query, "until")
-            if until is None:
-                until = store.now()
-            if since is None:
-                since = add_months(until, -DEFAULT_WINDOW_MONTHS)
-            if since > until:
-                raise _Invalid("Since must be before until")
-            if since < add_months(until, -MAX_WINDOW_MONTHS):
-                raise _Invalid("Date range cannot exceed 6 months")
+            since, until = self._window(query)
         statuses = _multi(query, "statuses")
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
             raise _Invalid(f"Invalid status: {bad[0]}")
-        sort_by = _first(query, "sort_by") or "created_at:asc"
-        if sort_by not in ("created_at", "created_at:asc", "created_at:desc"):
-            raise _Invalid(f"sort_by {sort_by!r} is not supported by the simulator")
+        sort_by = _sort_by(query)
         rendered, total = store.query_json(
             since=since,
             until=until,
@@ -593,10 +612,61 @@ class PagerDutySimulator:
             limit=limit,
             descending=sort_by.endswith(":desc"),
         )
-        more = "true" if offset + len(rendered) < total else "false"
-        shown = total if want_total else "null"
-        tail = f'],"limit":{limit},"offset":{offset},"more":{more},"total":{shown}}}'
-        return 200, b'{"incidents":[' + b",".join(rendered) + tail.encode(), {}
+        return 200, _page("incidents", rendered, limit, offset, total, want_total), {}
+
+    def _list_log_entries(self, query: dict[str, list[str]]) -> Reply:
+        """GET /log_entries: every incident's log entries created in [since, until) (date_range is not
+        supported here, as in PagerDuty: it is ignored)."""
+        limit, offset, want_total = _paging(query)
+        since, until = self._window(query)
+        includes = set(_multi(query, "include"))
+        rendered, total = self.store.log_entries_json(
+            since=since,
+            until=until,
+            overview=_bool_param(query, "is_overview"),
+            offset=offset,
+            limit=limit,
+            descending=_sort_by(query).endswith(":desc"),
+            include_incidents="incidents" in includes,
+            include_services="services" in includes,
+        )
+        return 200, _page("log_entries", rendered, limit, offset, total, want_total), {}
+
+    def _incident_log_entries(self, incident_id: str, query: dict[str, list[str]]) -> Reply:
+        """GET /incidents/{id}/log_entries: all of that incident's entries (since/until only if given)."""
+        store = self.store
+        inc = store.get_by_id(incident_id)
+        if inc is None:
+            return 404, error_body("Not Found", 2100, ["Incident Not Found"]), {}
+        limit, offset, want_total = _paging(query)
+        since = _time_param(query, "since")
+        until = _time_param(query, "until")
+        entries = [
+            e
+            for e in store.incident_log(inc, overview=_bool_param(query, "is_overview"))
+            if (since is None or e.ts >= since) and (until is None or e.ts < until)
+        ]
+        if _sort_by(query).endswith(":desc"):
+            entries.reverse()
+        includes = set(_multi(query, "include"))
+        rendered = [
+            store.render_entry(
+                e, include_incident="incidents" in includes, include_service="services" in includes
+            )
+            for e in entries[offset : offset + limit]
+        ]
+        return 200, _page("log_entries", rendered, limit, offset, len(entries), want_total), {}
+
+    def _get_log_entry(self, entry_id: str, query: dict[str, list[str]]) -> Reply:
+        """GET /log_entries/{id}."""
+        entry = self.store.find_log_entry(entry_id)
+        if entry is None:
+            return 404, error_body("Not Found", 2100, ["Log Entry Not Found"]), {}
+        includes = set(_multi(query, "include"))
+        body = self.store.render_entry(
+            entry, include_incident="incidents" in includes, include_service="services" in includes
+        )
+        return 200, b'{"log_entry":' + body + b"}", {}
 
     def _list_services(self, query: dict[str, list[str]]) -> Reply:
         limit, offset, want_total = _paging(query)
@@ -663,6 +733,7 @@ class PagerDutySimulator:
                     for s in store.find_services()
                 ],
                 "by_status": {st: store.count(None, st) for st in STATUSES},
+                "log_entries": store.log_entry_count(),
                 "first_created_at": fmt_ts(span[0]) if span else None,
                 "last_created_at": fmt_ts(span[1]) if span else None,
                 "now": fmt_ts(store.now()),
@@ -696,10 +767,34 @@ class PagerDutySimulator:
 def _route(path: str) -> str:
     """Stats key: templated so per-incident paths don't explode the counter."""
     if path.startswith("/incidents/"):
-        return "/incidents/{id}"
+        return "/incidents/{id}/log_entries" if path.endswith("/log_entries") else "/incidents/{id}"
     if path.startswith("/services/"):
         return "/services/{id}"
+    if path.startswith("/log_entries/"):
+        return "/log_entries/{id}"
     return path
+
+
+def _page(key: str, rendered: list[bytes], limit: int, offset: int, total: int, want_total: bool) -> bytes:
+    """PagerDuty's classic pagination envelope around already-serialized items."""
+    more = "true" if offset + len(rendered) < total else "false"
+    shown = total if want_total else "null"
+    tail = f'],"limit":{limit},"offset":{offset},"more":{more},"total":{shown}}}'
+    return f'{{"{key}":['.encode() + b",".join(rendered) + tail.encode()
+
+
+def _sort_by(query: dict[str, list[str]]) -> str:
+    sort_by = _first(query, "sort_by") or "created_at:asc"
+    if sort_by not in ("created_at", "created_at:asc", "created_at:desc"):
+        raise _Invalid(f"sort_by {sort_by!r} is not supported by the simulator")
+    return sort_by
+
+
+def _bool_param(query: dict[str, list[str]], key: str) -> bool:
+    raw = (_first(query, key) or "").lower()
+    if raw not in ("", "true", "false"):
+        raise _Invalid(f"{key} must be true or false")
+    return raw == "true"
 
 
 def _first(query: dict[str, list[str]], key: str) -> str | None:
