@@ -1,0 +1,52 @@
+"""PagerDuty end to end against the simulator in its own process: figures, not assertions.
+
+Each size runs in a fresh process so its peak RSS is its own; RSS should stay flat as the
+number of incidents grows (everything is streamed in batches).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.benchmark
+
+
+def _run(incidents: int, db_url: str | None = None) -> dict[str, object]:
+    cmd = [sys.executable, "-m", "tests.benchmarks.pagerduty_run", "--incidents", str(incidents), "--latency-ms", "2"]
+    if db_url:
+        cmd += ["--db-url", db_url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=True, env={**os.environ})
+    figures: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def test_pagerduty_100k_incidents_end_to_end() -> None:
+    rows = [_run(n) for n in (25_000, 100_000)]
+    print()
+    for r in rows:
+        print(
+            f"pagerduty {r['incidents']:>7} incidents on {r['db']}: end-to-end {r['end_to_end_s']} s, "
+            f"{r['requests']} requests, floor (bare concurrent fetch of the same {r['floor_pages']} pages) "
+            f"{r['floor_s']} s, ratio {r['ratio']}x, peak RSS {r['peak_rss_mb']} MB"
+        )
+        assert r["issues"] == r["incidents"]
+    print(f"peak RSS growth 25k -> 100k: {rows[1]['peak_rss_mb']} / {rows[0]['peak_rss_mb']} MB")
+
+
+def test_pagerduty_100k_on_mariadb() -> None:
+    from tests.support.databases import mysql_available, throwaway_mysql
+
+    if reason := mysql_available():
+        pytest.skip(f"MariaDB unavailable: {reason}")
+    with throwaway_mysql("il_bench") as url:
+        r = _run(100_000, url)
+    print(
+        f"\npagerduty 100000 incidents on mariadb: end-to-end {r['end_to_end_s']} s, {r['requests']} requests, "
+        f"floor {r['floor_s']} s, ratio {r['ratio']}x, peak RSS {r['peak_rss_mb']} MB"
+    )
+    assert r["issues"] == r["incidents"]
