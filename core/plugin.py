@@ -299,5 +299,12 @@ class Plugin:
         """Domain rows a project owns through this scope: [("boards", id), ("cicd_scopes", id)]."""
         return []
 
+    def notify(self, connection_id: int, connection: ConnectionBase, event: dict[str, Any]) -> None:
+        """Tell the source a pipeline finished (e.g. a Datadog event); `event` is its summary.
+
+        Default: nothing. Implementations log their own failures: a notification never fails
+        the pipeline, and callers should still guard the call.
+        """
+
     def subtask_names(self) -> list[str]:
         return [s.name for s in self.subtasks]
