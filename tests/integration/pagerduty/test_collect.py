@@ -155,3 +155,18 @@ def test_remote_scopes_lists_and_searches_services(ctx: AppContext, pd_sim: SimF
     assert len(second.children) == 50 and second.next_page_token is None
     found = p.remote_scopes(cid, model, search="svc-14", page_token=None)
     assert sorted(c.name for c in found.children) == [f"svc-14{i}" for i in range(10)]
+
+
+def test_pagerduty_400_body_is_shown_as_pagerduty_wrote_it(ctx: AppContext, pd_sim: SimFactory) -> None:
+    from plugins.pagerduty import api
+
+    sim = pd_sim(10, 1)
+    cid = connect(ctx, sim, "eu-prod")
+    with (
+        api.make_client(cid, ctx.connections.model("pagerduty", cid)) as client,
+        pytest.raises(RequestRejected) as info,
+    ):
+        client.get_json("/incidents", params={"offset": 9_950, "limit": 100})
+    assert info.value.status == 400
+    assert "Invalid Input Provided: Offset must be less than 10000" in str(info.value)
+    assert f"pagerduty connection {cid} (eu-prod)" in str(info.value)
