@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String
+from sqlalchemy import BigInteger, Double, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, UTCDateTime, utcnow
@@ -23,7 +23,7 @@ class RunnerRecord(Base):
     kind: Mapped[str] = mapped_column(String(20))  # server | cli | celery
     hostname: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer())
-    process_started: Mapped[float] = mapped_column(Float())  # psutil create_time, against pid reuse
+    process_started: Mapped[float] = mapped_column(Double())  # psutil create_time, against pid reuse
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -59,7 +59,8 @@ class _FireExecutor(BaseExecutor):
     def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
         def run() -> None:
             try:
-                job.func(*job.args, fire_time=run_times[-1])  # coalesced: only the latest counts
+                # coalesced: only the latest missed run time counts
+                job.func(*job.args, **{**job.kwargs, "fire_time": run_times[-1]})
             except Exception as exc:
                 self._run_job_error(job.id, exc, exc.__traceback__)
             else:
@@ -141,6 +142,7 @@ class BlueprintScheduler:
             self._fire,
             trigger=self.trigger_factory(bp.cron_config),
             args=[bp.id],
+            kwargs={"fire_time": None},  # filled in by _FireExecutor
             id=_job_id(bp.id),
             executor="fire",
             replace_existing=True,
@@ -155,7 +157,9 @@ class BlueprintScheduler:
                 job.remove()
             log.info("blueprint %s unscheduled", blueprint_id)
 
-    def _fire(self, blueprint_id: int, *, fire_time: datetime) -> int | None:
+    def _fire(self, blueprint_id: int, *, fire_time: datetime | None) -> int | None:
+        if fire_time is None:
+            raise ValueError("a fire needs its scheduled time")
         naive = fire_time.astimezone(UTC).replace(tzinfo=None)
         pipeline = self.app.blueprints.fire(blueprint_id, naive)
         self.fired.append((blueprint_id, naive, pipeline.id if pipeline else None))

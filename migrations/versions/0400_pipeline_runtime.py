@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("hostname", sa.String(length=255), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
-        sa.Column("process_started", sa.Float(), nullable=False),
+        sa.Column("process_started", sa.Double(), nullable=False),
         sa.Column("started_at", core.models.base.UTCDateTime(), nullable=False),
         sa.Column("heartbeat_at", core.models.base.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pipeline_runners")),
