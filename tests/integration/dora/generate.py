@@ -17,14 +17,17 @@ def ts(rng: random.Random, start: datetime, days: float) -> datetime:
     return start + timedelta(milliseconds=rng.randrange(int(days * 86_400_000)))
 
 
-def generated(seed: int = 7, *, incidents: int = 400, deployments: int = 160) -> Seed:
+def generated(
+    seed: int = 7, *, incidents: int = 400, deployments: int = 160, shared_board: bool = True
+) -> Seed:
     """Project `shop` (two boards, two cicd scopes) and `other` sharing one board.
 
     Ties in lead times (whole-minute durations from a short list) and in finish times,
     open incidents, incidents before any deployment, incidents outside any window, several
     deployments a day, multi-commit deployments, failed and staging deployments,
     deployments without a finish, explicit links by commit and by version, and incidents
-    on a board of another project.
+    on a board of another project (unless `shared_board` is false: DevLake's panels cannot
+    apply a project's own filter to a board two projects share).
     """
     rng = random.Random(seed)
     s = Seed()
@@ -36,7 +39,8 @@ def generated(seed: int = 7, *, incidents: int = 400, deployments: int = 160) ->
         cicd_scopes=[c1, c2],
         incident_filter={"priorities": ["P1", "p2"], "services": []},
     )
-    s.project("other", boards=[b2, b3], cicd_scopes=[c3], incident_filter={"services": ["web"]})
+    other_boards = [b2, b3] if shared_board else [b3]
+    s.project("other", boards=other_boards, cicd_scopes=[c3], incident_filter={"services": ["web"]})
     first_deploy = START + timedelta(days=20)
     finishes: list[datetime] = []
     shas: list[str] = []
