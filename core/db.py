@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import time
@@ -148,7 +149,7 @@ def upsert(
         size = max(1, min(batch_size, _SQLITE_MAX_VARS // max(1, len(cols))))
     else:
         size = batch_size
-    stmt = _upsert_stmt(dialect, tbl, pk, update_cols)
+    stmt = _upsert_stmt(dialect, tbl, tuple(pk), tuple(update_cols))
     plan = _BulkPlan(session, tbl, stmt, cols)
     for chunk in batched(itertools.chain([first], it), size):
         plan.execute(chunk)
@@ -178,23 +179,9 @@ class _BulkPlan:
     def __init__(self, session: Session, tbl: Table, stmt: Any, cols: list[str]) -> None:
         self.session = session
         dialect = session.get_bind().dialect
-        self.defaults = {
-            c.name: c.default
-            for c in tbl.columns
-            if c.name not in cols
-            and c.default is not None
-            and (getattr(c.default, "is_scalar", False) or getattr(c.default, "is_callable", False))
-        }
-        keys = cols + list(self.defaults)
-        compiled = stmt.compile(dialect=dialect, column_keys=keys)
-        self.sql = str(compiled)
-        self.positional = compiled.positional
-        order = list(compiled.positiontup or []) if compiled.positional else keys
-        self.order = order
-        self.processors = [
-            tbl.c[name].type.dialect_impl(dialect).bind_processor(dialect) if name in tbl.c else None
-            for name in order
-        ]
+        self.defaults, self.sql, self.positional, self.order, self.processors = _compile_plan(
+            dialect, tbl, stmt, tuple(cols)
+        )
 
     def execute(self, chunk: list[Mapping[str, Any]]) -> None:
         extra = {
@@ -216,7 +203,29 @@ class _BulkPlan:
         conn.exec_driver_sql(self.sql, params)
 
 
-def _upsert_stmt(dialect: str, tbl: Table, pk: list[str], update_cols: list[str]) -> Any:
+@functools.lru_cache(maxsize=512)
+def _compile_plan(dialect: Any, tbl: Table, stmt: Any, cols: tuple[str, ...]) -> tuple[Any, ...]:
+    """Compiled SQL and bind processors, cached: one-row upserts (API writes) would otherwise
+    spend most of their time compiling the same statement again."""
+    defaults = {
+        c.name: c.default
+        for c in tbl.columns
+        if c.name not in cols
+        and c.default is not None
+        and (getattr(c.default, "is_scalar", False) or getattr(c.default, "is_callable", False))
+    }
+    keys = list(cols) + list(defaults)
+    compiled = stmt.compile(dialect=dialect, column_keys=keys)
+    order = list(compiled.positiontup or []) if compiled.positional else keys
+    processors = [
+        tbl.c[name].type.dialect_impl(dialect).bind_processor(dialect) if name in tbl.c else None
+        for name in order
+    ]
+    return defaults, str(compiled), compiled.positional, order, processors
+
+
+@functools.lru_cache(maxsize=512)
+def _upsert_stmt(dialect: str, tbl: Table, pk: tuple[str, ...], update_cols: tuple[str, ...]) -> Any:
     if dialect == "sqlite":
         ins = sqlite.insert(tbl)
         if not update_cols:
