@@ -129,3 +129,30 @@ def test_the_stage_is_idempotent(db: Database) -> None:
         rebuild_incidents(db, project)
         link_incidents(db, project)
     assert snapshot() == first
+
+
+def test_dashboard_views_hold_the_project_rows(db: Database) -> None:
+    """`dora_project_incidents` applies each project's filter; `dora_project_deployments` groups as DevLake."""
+    seed = generated()
+    seed.write(db)
+    for project in ("other", "shop"):
+        rebuild_incidents(db, project)
+        link_incidents(db, project)
+    for project in ("shop", "other"):
+        ref = Reference(seed, project)
+        with db.session() as s:
+            rows = s.execute(
+                text(
+                    "SELECT id, deployment_id, link_type FROM dora_project_incidents WHERE project_name = :p"
+                ),
+                {"p": project},
+            ).all()
+            deployments = s.execute(
+                text(
+                    "SELECT deployment_id, finished_date FROM dora_project_deployments WHERE project_name = :p"
+                ),
+                {"p": project},
+            ).all()
+        assert {r.id for r in rows} == {i["id"] for i in ref.incidents}
+        assert {r.id: (r.deployment_id, r.link_type) for r in rows if r.deployment_id} == ref.links
+        assert {d.deployment_id for d in deployments} == set(ref.deployments)
