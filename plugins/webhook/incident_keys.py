@@ -68,8 +68,6 @@ def _claim(session: Session, connection_id: int, alias: str, key: str) -> str:
 
 
 def _target(session: Session, connection_id: int, alias: str) -> str | None:
-    return session.scalar(
-        select(WebhookIncidentKey.issue_key).where(
-            WebhookIncidentKey.connection_id == connection_id, WebhookIncidentKey.alias == alias
-        )
-    )
+    table = WebhookIncidentKey.__table__
+    query = select(table.c.issue_key).where(table.c.connection_id == connection_id, table.c.alias == alias)
+    return session.connection().execute(query).scalar()

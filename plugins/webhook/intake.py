@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,28 @@ def validate(model: type[M], raw: bytes) -> M:
         raise from_validation(exc) from None
 
 
+@dataclass(frozen=True)
+class Target:
+    """The connection a push writes for."""
+
+    id: int
+    name: str
+
+
+Connections: Table = Connection.__table__  # type: ignore[assignment]
+
+
+def _connection(s: Session, where: ColumnElement[bool]) -> Target | None:
+    # Core statements on the session's connection: the ORM layer costs more than the query
+    query = select(Connections.c.id, Connections.c.name).where(Connections.c.plugin == ids.PLUGIN, where)
+    row = s.connection().execute(query).first()
+    return Target(int(row.id), row.name) if row is not None else None
+
+
+def _exists(s: Session, table: Any, row_id: str) -> bool:
+    return s.connection().execute(select(table.c.id).where(table.c.id == row_id)).first() is not None
+
+
 class PushIntake:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -94,11 +116,19 @@ class PushIntake:
             if len(issue_key) > MAX_KEY:
                 raise IntakeError(404, f"issue {issue_key[:40]!r}… not found in {ref}")
             issue_id = ids.issue_id(conn.id, issue_key)
-            found = s.execute(
-                select(Issue.id, Issue.created_date, Issue.resolution_date, Issue.lead_time_minutes).where(
-                    Issue.id == issue_id
+            issues = Issue.__table__
+            found = (
+                s.connection()
+                .execute(
+                    select(
+                        issues.c.id,
+                        issues.c.created_date,
+                        issues.c.resolution_date,
+                        issues.c.lead_time_minutes,
+                    ).where(issues.c.id == issue_id)
                 )
-            ).first()
+                .first()
+            )
             if found is None:
                 raise IntakeError(404, f"issue {issue_key!r} not found in {ref}")
             change = rows.closed_issue(found._asdict(), utcnow())
@@ -128,7 +158,12 @@ class PushIntake:
             change = rows.datadog_failure(conn.id, issue_key, attrs, kind)
             self._ensure_board(s, conn)
             upsert(s, Issue, change.rows, update=change.update)
-            upsert(s, BoardIssue, [{"board_id": ids.scope_id(conn.id), "issue_id": change.rows[0]["id"]}], update=[])
+            upsert(
+                s,
+                BoardIssue,
+                [{"board_id": ids.scope_id(conn.id), "issue_id": change.rows[0]["id"]}],
+                update=[],
+            )
             return {"data": {"id": attrs.id or issue_key, "type": "dora_failure"}}
 
         return self._transaction(work)
@@ -166,37 +201,38 @@ class PushIntake:
             log.error("webhook push failed on the database: %s", exc.orig)
             raise IntakeError(503, "the database is unavailable; send the push again later") from None
 
-    def _devlake_connection(self, s: Session, ref: ConnectionRef, key: str | None) -> Connection:
+    def _devlake_connection(self, s: Session, ref: ConnectionRef, key: str | None) -> Target:
         owner = keys.key_connection(s, key)
         if owner is None:
             raise IntakeError(401, "missing or invalid webhook API key (Authorization: Bearer <key>)")
-        if ref.id is not None:
-            if ref.id != owner:
-                raise IntakeError(401, f"this API key does not belong to {ref}")
-            row = s.get(Connection, (ids.PLUGIN, ref.id))
-        else:
-            row = s.scalar(select(Connection).where(Connection.plugin == ids.PLUGIN, Connection.name == ref.name))
-            if row is not None and row.id != owner:
-                raise IntakeError(401, f"this API key does not belong to {ref}")
-        if row is None:
+        if ref.id is not None and ref.id != owner:
+            raise IntakeError(401, f"this API key does not belong to {ref}")
+        found = _connection(
+            s, Connections.c.id == ref.id if ref.id is not None else Connections.c.name == ref.name
+        )
+        if found is None:
             raise IntakeError(404, f"{ref} not found")
-        return row
+        if found.id != owner:
+            raise IntakeError(401, f"this API key does not belong to {ref}")
+        return found
 
-    def _datadog_connection(self, s: Session, key: str | None) -> Connection:
+    def _datadog_connection(self, s: Session, key: str | None) -> Target:
         owner = keys.key_connection(s, key)
-        row = s.get(Connection, (ids.PLUGIN, owner)) if owner is not None else None
-        if row is None:
+        found = _connection(s, Connections.c.id == owner) if owner is not None else None
+        if found is None:
             raise IntakeError(403, "missing or invalid DD-API-KEY")
-        return row
+        return found
 
-    def _ensure_board(self, s: Session, conn: Connection) -> None:
+    def _ensure_board(self, s: Session, conn: Target) -> None:
         board = ids.scope_id(conn.id)
-        if s.scalar(select(Board.id).where(Board.id == board)) is None:
+        if not _exists(s, Board.__table__, board):
             upsert(s, Board, [{"id": board, "name": conn.name, **rows.provenance(conn.id)}], update=[])
 
-    def _write_deployment(self, s: Session, conn: Connection, deployment: rows.Upsert, commits: rows.Upsert) -> None:
+    def _write_deployment(
+        self, s: Session, conn: Target, deployment: rows.Upsert, commits: rows.Upsert
+    ) -> None:
         scope = ids.scope_id(conn.id)
-        if s.scalar(select(CicdScope.id).where(CicdScope.id == scope)) is None:
+        if not _exists(s, CicdScope.__table__, scope):
             upsert(s, CicdScope, [{"id": scope, "name": conn.name, **rows.provenance(conn.id)}], update=[])
         upsert(s, CicdDeployment, deployment.rows, update=deployment.update)
         upsert(s, CicdDeploymentCommit, commits.rows, update=commits.update)

@@ -58,20 +58,20 @@ def key_connection(session: Session, key: str | None) -> int | None:
     """The connection a presented key belongs to, or None for a missing/unknown key."""
     if not key:
         return None
-    row = session.execute(
-        select(WebhookApiKey.connection_id, WebhookApiKey.last_used_at).where(
-            WebhookApiKey.key_hash == hash_api_key(key)
-        )
-    ).first()
+    table = WebhookApiKey.__table__
+    hashed = hash_api_key(key)
+    row = (
+        session.connection()
+        .execute(select(table.c.connection_id, table.c.last_used_at).where(table.c.key_hash == hashed))
+        .first()
+    )
     if row is None:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
-        stale = or_(WebhookApiKey.last_used_at.is_(None), WebhookApiKey.last_used_at < now - _TOUCH_EVERY)
-        session.execute(
-            update(WebhookApiKey)
-            .where(WebhookApiKey.key_hash == hash_api_key(key), stale)
-            .values(last_used_at=now)
+        stale = or_(table.c.last_used_at.is_(None), table.c.last_used_at < now - _TOUCH_EVERY)
+        session.connection().execute(
+            update(table).where(table.c.key_hash == hashed, stale).values(last_used_at=now)
         )
     return int(row.connection_id)
 

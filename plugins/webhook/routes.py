@@ -89,7 +89,9 @@ async def issues(connection_id: str, request: Request, ctx: AppContext = Depends
     """Create or update an issue (DevLake's body; `type: "INCIDENT"` for incidents)."""
     intake = _intake(ctx)
     return await respond(
-        request, devlake_body, lambda raw: intake.post_issue(connection_ref(connection_id), _bearer(request), raw)
+        request,
+        devlake_body,
+        lambda raw: intake.post_issue(connection_ref(connection_id), _bearer(request), raw),
     )
 
 
@@ -105,7 +107,9 @@ async def close_issue(
     )
 
 
-async def deployments(connection_id: str, request: Request, ctx: AppContext = Depends(get_ctx)) -> JSONResponse:
+async def deployments(
+    connection_id: str, request: Request, ctx: AppContext = Depends(get_ctx)
+) -> JSONResponse:
     """Create or update a deployment and its commits (DevLake's body)."""
     intake = _intake(ctx)
     return await respond(
@@ -127,20 +131,28 @@ async def close_issue_by_name(
 ) -> JSONResponse:
     intake = _intake(ctx)
     return await respond(
-        request, devlake_body, lambda _raw: intake.close_issue(ConnectionRef(name=name), _bearer(request), issue_key)
+        request,
+        devlake_body,
+        lambda _raw: intake.close_issue(ConnectionRef(name=name), _bearer(request), issue_key),
     )
 
 
-async def deployments_by_name(name: str, request: Request, ctx: AppContext = Depends(get_ctx)) -> JSONResponse:
+async def deployments_by_name(
+    name: str, request: Request, ctx: AppContext = Depends(get_ctx)
+) -> JSONResponse:
     intake = _intake(ctx)
     return await respond(
-        request, devlake_body, lambda raw: intake.post_deployment(ConnectionRef(name=name), _bearer(request), raw)
+        request,
+        devlake_body,
+        lambda raw: intake.post_deployment(ConnectionRef(name=name), _bearer(request), raw),
     )
 
 
 # by-name first: `/connections/{connection_id}/issue/…` would also match a connection named "by-name"
 devlake.add_api_route("/connections/by-name/{name}/issues", issues_by_name, methods=["POST"])
-devlake.add_api_route("/connections/by-name/{name}/issue/{issue_key:path}/close", close_issue_by_name, methods=["POST"])
+devlake.add_api_route(
+    "/connections/by-name/{name}/issue/{issue_key:path}/close", close_issue_by_name, methods=["POST"]
+)
 devlake.add_api_route("/connections/by-name/{name}/deployments", deployments_by_name, methods=["POST"])
 for _prefix in ("/connections/{connection_id}", "/{connection_id}"):  # DevLake serves both forms
     devlake.add_api_route(f"{_prefix}/issues", issues, methods=["POST"])
@@ -164,7 +176,9 @@ def rotate_key(connection_id: int, ctx: AppContext = Depends(get_ctx)) -> dict[s
 @datadog.post("/failure", summary="Send a failure event (Datadog body)")
 async def dora_failure(request: Request, ctx: AppContext = Depends(get_ctx)) -> JSONResponse:
     intake = PushIntake(ctx.db)
-    return await respond(request, datadog_body, lambda raw: intake.post_failure(_dd_key(request), raw, "dora_failure"))
+    return await respond(
+        request, datadog_body, lambda raw: intake.post_failure(_dd_key(request), raw, "dora_failure")
+    )
 
 
 @datadog.post("/incident", summary="Send an incident event (Datadog's legacy path)")
@@ -178,4 +192,6 @@ async def dora_incident(request: Request, ctx: AppContext = Depends(get_ctx)) ->
 @datadog.post("/deployment", summary="Send a deployment event (Datadog body)")
 async def dora_deployment(request: Request, ctx: AppContext = Depends(get_ctx)) -> JSONResponse:
     intake = PushIntake(ctx.db)
-    return await respond(request, datadog_body, lambda raw: intake.post_dora_deployment(_dd_key(request), raw))
+    return await respond(
+        request, datadog_body, lambda raw: intake.post_dora_deployment(_dd_key(request), raw)
+    )

@@ -105,7 +105,9 @@ def devlake_issue(connection_id: int, body: IssueBody) -> dict[str, Any]:
         "creator_name": body.creator_name,
         "assignee_id": prefixed(body.assignee_id),
         "assignee_name": body.assignee_name,
-        "parent_issue_id": ids.issue_id(connection_id, body.parent_issue_key) if body.parent_issue_key else None,
+        "parent_issue_id": ids.issue_id(connection_id, body.parent_issue_key)
+        if body.parent_issue_key
+        else None,
         "priority": body.priority,
         "severity": body.severity,
         "component": body.component,
@@ -284,7 +286,9 @@ def datadog_deployment(connection_id: int, key: str, attrs: DeploymentAttributes
     }
     if attrs.git:
         commit = {
-            "id": ids.deployment_commit_id(connection_id, key, attrs.git.repository_url, attrs.git.commit_sha),
+            "id": ids.deployment_commit_id(
+                connection_id, key, attrs.git.repository_url, attrs.git.commit_sha
+            ),
             "commit_sha": attrs.git.commit_sha,
             "repo_url": attrs.git.repository_url,
         }
