@@ -1,0 +1,1 @@
+"""Datadog subtasks, in the order they run: collect → extract → convert."""
