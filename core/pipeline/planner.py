@@ -57,10 +57,11 @@ def _scope(app: AppContext, plugin: Plugin, connection_id: int, scope_id: str) -
         return plugin.scope_model(id=str(scope_id))
 
 
-def map_project(app: AppContext, bp: Blueprint) -> int:
+def map_project(app: AppContext, bp: Blueprint, plan: Plan | None = None) -> int:
     """Write `project_mapping` rows for the blueprint's scopes (idempotent upsert).
 
-    A connection listed without scopes (legacy "collect everything") maps every saved scope.
+    A connection listed without scopes (legacy "collect everything") maps its saved scopes and
+    the scopes its plugin planned tasks for.
     """
     if not bp.project_name or bp.mode == "ADVANCED":
         return 0
@@ -69,12 +70,11 @@ def map_project(app: AppContext, bp: Blueprint) -> int:
     for conn in bp.connections or []:
         plugin = app.registry.get(conn["pluginName"])
         connection_id = int(conn["connectionId"])
-        refs = conn.get("scopes") or []
-        scopes = (
-            [_scope(app, plugin, connection_id, s["scopeId"]) for s in refs]
-            if refs
-            else app.scopes.all_for(plugin.name, connection_id)
-        )
+        ids = [str(s["scopeId"]) for s in conn.get("scopes") or []]
+        if not ids:
+            ids = [s.id for s in app.scopes.all_for(plugin.name, connection_id)]
+            ids += _planned_scopes(plan or [], plugin.name, connection_id)
+        scopes = [_scope(app, plugin, connection_id, scope_id) for scope_id in dict.fromkeys(ids)]
         for scope in scopes:
             for table, row_id in plugin.project_scopes(connection_id, scope):
                 rows[(table, row_id)] = {
@@ -88,3 +88,17 @@ def map_project(app: AppContext, bp: Blueprint) -> int:
         with app.db.session() as s:
             upsert(s, ProjectMapping, list(rows.values()), update=["updated_at"])
     return len(rows)
+
+
+def _planned_scopes(plan: Plan, plugin: str, connection_id: int) -> list[str]:
+    found = []
+    for stage in plan:
+        for task in stage:
+            options = task.get("options") or {}
+            if (
+                task.get("plugin") == plugin
+                and options.get("connectionId") == connection_id
+                and options.get("scopeId")
+            ):
+                found.append(str(options["scopeId"]))
+    return found

@@ -36,6 +36,21 @@ if TYPE_CHECKING:
     from core.context import AppContext
 
 log = logging.getLogger("incidentlake.blueprints")
+_COLUMNS = (
+    "name",
+    "project_name",
+    "mode",
+    "plan",
+    "connections",
+    "cron_config",
+    "enable",
+    "is_manual",
+    "skip_on_fail",
+    "full_sync",
+    "time_after",
+    "labels",
+    "settings",
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -102,15 +117,30 @@ class BlueprintService:
         return bp
 
     def patch(self, blueprint_id: int, payload: Any) -> Blueprint:
+        """Change the given fields; the others keep their values."""
         changes = {k: v for k, v in _object(payload).items() if k not in READ_ONLY}
-        current = self.get(blueprint_id)
-        merged = self._editable(current)
+        merged = self._editable(self.get(blueprint_id))
         if "settings" in changes and "connections" not in changes:
             merged.pop("connections", None)
         elif "connections" in changes:
             merged.pop("settings", None)
         merged.update(changes)
-        values = self._validated(merged, own_id=blueprint_id)
+        return self._save(blueprint_id, self._validated(merged))
+
+    def replace(self, blueprint_id: int, payload: Any) -> Blueprint:
+        """Set the whole blueprint: fields not given take their defaults (config as code)."""
+        self.get(blueprint_id)
+        return self._save(blueprint_id, self._validated(_object(payload)))
+
+    def normalize(self, payload: Any) -> dict[str, Any]:
+        """The column values a body would store, without storing it (for `apply`'s diff)."""
+        return self._validated(_object(payload))
+
+    def stored(self, bp: Blueprint) -> dict[str, Any]:
+        """The same column values, as stored."""
+        return {key: getattr(bp, key) for key in _COLUMNS}
+
+    def _save(self, blueprint_id: int, values: dict[str, Any]) -> Blueprint:
         try:
             with self.db.session() as s:
                 bp = s.get(Blueprint, blueprint_id)
@@ -183,7 +213,7 @@ class BlueprintService:
         full = full_sync or bp.full_sync
         try:
             plan = plan_blueprint(self.app, bp, full_sync=full)
-            map_project(self.app, bp)
+            map_project(self.app, bp, plan)
         except (UnknownPlugin, NotFound) as exc:
             raise InvalidInput(f"blueprint {bp.id} cannot be planned: {exc}") from None
         if not any(plan):
@@ -237,7 +267,7 @@ class BlueprintService:
             out.pop("connections")
         return out
 
-    def _validated(self, data: dict[str, Any], *, own_id: int | None = None) -> dict[str, Any]:
+    def _validated(self, data: dict[str, Any]) -> dict[str, Any]:
         data = {k: v for k, v in data.items() if k not in READ_ONLY}
         body = validate_model(BlueprintBody, data)
         legacy = None
