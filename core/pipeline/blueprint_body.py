@@ -56,6 +56,13 @@ class ConnectionRef(_Lenient):
     scopes: list[ScopeRef] = Field(default_factory=list)
 
 
+class NotifyTarget(_Lenient):
+    """A connection told when a pipeline of the blueprint finishes (Plugin.notify)."""
+
+    plugin_name: str = Field(min_length=1, max_length=64)
+    connection_id: int = Field(ge=1)
+
+
 class LegacyScope(_Lenient):
     entities: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
@@ -88,6 +95,7 @@ class BlueprintBody(CamelModel):
     time_after: datetime | None = None
     full_sync: bool = False
     labels: list[str] = Field(default_factory=list)
+    notify: list[NotifyTarget] = Field(default_factory=list)
 
     @field_validator("cron_config")
     @classmethod

@@ -123,7 +123,16 @@ class PipelineRunner:
             monitor.close()
         self.store.finish(pipeline_id, status, message=message, error_name=error_name)
         log.info("pipeline %s finished: %s%s", pipeline_id, status, f" ({message})" if message else "")
+        self._notify(pipeline_id)
         return status
+
+    def _notify(self, pipeline_id: int) -> None:
+        from core.pipeline.notify import notify_finished  # services import the runner: import late
+
+        try:
+            notify_finished(self.app, pipeline_id)
+        except Exception as exc:  # a notification never changes the pipeline's outcome
+            log.warning("pipeline %s: notifications failed: %s", pipeline_id, exc)
 
     def _stages(self, run: _Run) -> tuple[str, str | None, str | None]:
         pid = run.pipeline.id

@@ -21,6 +21,7 @@ from core.models import Blueprint, Pipeline, Project
 from core.pipeline.blueprint_body import (
     READ_ONLY,
     BlueprintBody,
+    NotifyTarget,
     TriggerBody,
     legacy_to_connections,
 )
@@ -252,6 +253,7 @@ class BlueprintService:
             "fullSync": bp.full_sync,
             "labels": bp.labels or [],
             "settings": (bp.settings or {}).get("legacy"),
+            "notify": (bp.settings or {}).get("notify") or [],
             "createdAt": iso(bp.created_at),
             "updatedAt": iso(bp.updated_at),
         }
@@ -291,6 +293,11 @@ class BlueprintService:
         if body.project_name:
             self._check_project(body.project_name)
         is_manual = body.is_manual if body.is_manual is not None else body.cron_config == "manual"
+        settings: dict[str, Any] = {}
+        if legacy:
+            settings["legacy"] = legacy
+        if body.notify:
+            settings["notify"] = self._check_notify(body.notify)
         return {
             "name": body.name,
             "project_name": body.project_name,
@@ -304,7 +311,7 @@ class BlueprintService:
             "full_sync": body.full_sync,
             "time_after": _naive_utc(time_after),
             "labels": body.labels,
-            "settings": {"legacy": legacy} if legacy else None,
+            "settings": settings or None,
         }
 
     def _plugin(self, name: str, field: str) -> Plugin:
@@ -343,6 +350,19 @@ class BlueprintService:
             item = {**conn, "pluginName": plugin.name, "connectionId": cid}
             item["scopes"] = [{"scopeId": s} for s in dict.fromkeys(scope_ids)]
             out.append(item)
+        return out
+
+    def _check_notify(self, targets: list[NotifyTarget]) -> list[dict[str, Any]]:
+        out = []
+        for i, target in enumerate(targets):
+            plugin = self._plugin(target.plugin_name, f"notify.{i}.pluginName")
+            try:
+                self.app.connections.get(plugin.name, target.connection_id)
+            except NotFound:
+                raise InvalidInput.field(
+                    f"notify.{i}.connectionId", f"no {plugin.name} connection {target.connection_id}"
+                ) from None
+            out.append({"pluginName": plugin.name, "connectionId": target.connection_id})
         return out
 
     def _check_plan(self, plan: Any) -> list[list[dict[str, Any]]]:

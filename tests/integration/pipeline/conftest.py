@@ -24,6 +24,7 @@ def pctx(ctx: AppContext) -> AppContext:
     ctx.registry.register(fakes.plugin)
     ctx.registry.register(fakes.FakeDoraPlugin())
     fakes.EVENTS.clear()
+    fakes.NOTIFIED.clear()
     return ctx
 
 

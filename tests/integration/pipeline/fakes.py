@@ -32,6 +32,7 @@ from core.plugin import (
 
 TOKEN = "pipefake-token-0123456789"
 EVENTS: list[dict[str, Any]] = []
+NOTIFIED: list[tuple[int, dict[str, Any]]] = []
 _events_lock = threading.Lock()
 
 
@@ -155,6 +156,11 @@ class PipeFakePlugin(Plugin):
 
     def project_scopes(self, connection_id: int, scope: ScopeBase) -> list[tuple[str, str]]:
         return [("boards", f"pipefake:{connection_id}:{scope.id}")]
+
+    def notify(self, connection_id: int, connection: ConnectionBase, event: dict[str, Any]) -> None:
+        NOTIFIED.append((connection_id, event))
+        if connection.name == "explodes":
+            raise RuntimeError("notification endpoint down")
 
 
 class FakeDoraPlugin(Plugin):

@@ -297,3 +297,31 @@ def test_task_that_cannot_start_fails_cleanly(api: httpx.Client, pctx: AppContex
     assert (
         ("not found" in done["message"]) if what == "missing connection" else ("batches" in done["message"])
     )
+
+
+def test_notify_targets_hear_about_finished_pipelines(api: httpx.Client, pctx: AppContext) -> None:
+    conn = make_connection(pctx, scopes=[{"id": "N", "batches": 2, "batchSize": 2}])
+    broken = make_connection(pctx, name="explodes")
+    body = {
+        "name": "told",
+        "connections": [{"pluginName": "pipefake", "connectionId": conn, "scopes": [{"scopeId": "N"}]}],
+        "notify": [{"pluginName": "pipefake", "connectionId": 99}],
+    }
+    r = api.post("/blueprints", json=body)
+    assert r.status_code == 400 and r.json()["causes"][0]["field"] == "notify.0.connectionId"
+
+    body["notify"] = [
+        {"pluginName": "pipefake", "connectionId": broken},
+        {"pluginName": "pipefake", "connectionId": conn},
+    ]
+    bp = api.post("/blueprints", json=body).json()
+    assert [t["connectionId"] for t in bp["notify"]] == [broken, conn]
+    done = wait_status(api, api.post(f"/blueprints/{bp['id']}/trigger").json()["id"], FINAL)
+    assert done["status"] == "TASK_COMPLETED"  # a failing notification changes nothing
+    wait_for(lambda: len(fakes.NOTIFIED) == 2, what="both notifications")
+    (_, event) = fakes.NOTIFIED[1]
+    assert event["pipelineId"] == done["id"] and event["blueprintName"] == "told"
+    assert event["status"] == "TASK_COMPLETED" and event["records"] == {"pipefake": 4}
+    assert event["tasks"] == [
+        {"plugin": "pipefake", "scopeId": "N", "status": "TASK_COMPLETED", "records": 4, "message": None}
+    ]
