@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,7 +28,8 @@ def make_celery(broker_url: str) -> Celery:
         worker_prefetch_multiplier=1,
         task_serializer="json",
         accept_content=["json"],
-        task_default_queue="incidentlake",
+        # one queue per deployment sharing a broker (INCIDENTLAKE_CELERY_QUEUE, default incidentlake)
+        task_default_queue=os.environ.get("INCIDENTLAKE_CELERY_QUEUE", "incidentlake"),
         broker_connection_retry_on_startup=True,
     )
     return app

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from core.http.errors import HttpError
 from core.models import Blueprint, Pipeline, Project
 from core.pipeline.blueprint_body import (
     READ_ONLY,
@@ -28,9 +29,9 @@ from core.pipeline.blueprint_body import (
 from core.pipeline.models import BlueprintLock
 from core.pipeline.planner import map_project, plan_blueprint
 from core.pipeline.store import DuplicateFire, NewPipeline
-from core.plugin import Plugin
+from core.plugin import ConnectionTestError, Plugin
 from core.registry import UnknownPlugin
-from core.services.errors import Conflict, InvalidInput, NotFound
+from core.services.errors import Conflict, InvalidInput, NotFound, UpstreamError
 from core.services.validation import invalid, validate_model
 
 if TYPE_CHECKING:
@@ -215,8 +216,10 @@ class BlueprintService:
         try:
             plan = plan_blueprint(self.app, bp, full_sync=full)
             map_project(self.app, bp, plan)
-        except (UnknownPlugin, NotFound) as exc:
+        except (UnknownPlugin, NotFound, ConnectionTestError) as exc:
             raise InvalidInput(f"blueprint {bp.id} cannot be planned: {exc}") from None
+        except HttpError as exc:  # a plugin asked its API which scopes exist, and the API failed
+            raise UpstreamError(f"blueprint {bp.id} cannot be planned: {exc}") from None
         if not any(plan):
             raise InvalidInput(
                 f"blueprint {bp.id} has nothing to run: add connections with scopes (or a plan)",
