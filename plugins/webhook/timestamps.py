@@ -37,14 +37,24 @@ def from_epoch(value: Any) -> datetime:
     if value <= 0:
         raise ValueError("must be a positive Unix timestamp")
     try:
-        if isinstance(value, int) and value >= 10**17:
-            # integer nanoseconds: exact microseconds, no detour through a float
-            result = _EPOCH + timedelta(microseconds=value // 1000)
+        if isinstance(value, int):
+            result = _EPOCH + _exact(value)
         else:
             result = _EPOCH + timedelta(seconds=epoch_seconds(value))
     except OverflowError:
         raise ValueError("timestamp out of range") from None
     return in_range(result)
+
+
+def _exact(value: int) -> timedelta:
+    """Integer epochs in integer arithmetic: a float would drop milliseconds by year 2243."""
+    if value < _UNITS[0][0]:
+        return timedelta(seconds=value)
+    if value < _UNITS[1][0]:
+        return timedelta(milliseconds=value)
+    if value < _UNITS[2][0]:
+        return timedelta(microseconds=value)
+    return timedelta(microseconds=value // 1000)
 
 
 def from_iso(value: str) -> datetime:

@@ -38,13 +38,13 @@ SNAKE = ConfigDict(**BODY_CONFIG)
 TAG_BYTES = 50_000  # tags are kept in `_raw_data_remark`, a TEXT column (65,535 bytes) on MySQL
 
 
-def _tags_fit(tags: list[str] | None) -> list[str] | None:
+def _tags_fit(tags: list[str]) -> list[str]:
     if tags and sum(len(t.encode("utf-8", "replace")) + 3 for t in tags) > TAG_BYTES:
         raise ValueError(f"custom_tags may hold {TAG_BYTES} bytes altogether")
     return tags
 
 
-Tags = Annotated[list[CustomTag] | None, AfterValidator(_tags_fit), Field(max_length=100)]
+Tags = Annotated[list[CustomTag], Field(max_length=100), AfterValidator(_tags_fit)] | None
 
 
 class Git(BaseModel):
