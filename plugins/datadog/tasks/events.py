@@ -7,7 +7,6 @@ without a recognizable title the status (v2) or `alert_type` (v1) decides.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -206,6 +205,3 @@ def pair(events: list[Any]) -> list[Episode]:
             current = None
     return episodes
 
-
-def tags_json(tags: list[Any]) -> str:
-    return json.dumps(tags, separators=(",", ":"))
