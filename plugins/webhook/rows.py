@@ -65,7 +65,8 @@ def provenance(connection_id: int) -> dict[str, Any]:
 
 
 def remark(**values: Any) -> str | None:
-    """Datadog fields without a column (custom tags, team of a deployment), kept as JSON."""
+    """Datadog fields without a column (custom tags, repository of an incident, team of a
+    deployment), kept as JSON in `_raw_data_remark`."""
     kept = {k: v for k, v in values.items() if v}
     if not kept:
         return None
@@ -230,8 +231,9 @@ def datadog_failure(connection_id: int, key: str, attrs: FailureAttributes, kind
         "team": attrs.team,
         "commit_sha": attrs.git.commit_sha if attrs.git else None,
         "version": attrs.version,
-        "url": attrs.git.repository_url if attrs.git else None,
-        "_raw_data_remark": remark(customTags=attrs.custom_tags),
+        "_raw_data_remark": remark(
+            customTags=attrs.custom_tags, repositoryUrl=attrs.git.repository_url if attrs.git else None
+        ),
         **provenance(connection_id),
     }
     optional = {
@@ -242,9 +244,8 @@ def datadog_failure(connection_id: int, key: str, attrs: FailureAttributes, kind
         "environment": attrs.env,
         "team": attrs.team,
         "commit_sha": attrs.git,
-        "url": attrs.git,
         "version": attrs.version,
-        "_raw_data_remark": attrs.custom_tags,
+        "_raw_data_remark": attrs.custom_tags or attrs.git,
     }
     resolution = {"status", "original_status", "updated_date", "resolution_date", "lead_time_minutes"}
     update = [

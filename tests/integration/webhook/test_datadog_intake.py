@@ -79,6 +79,9 @@ def test_datadog_docs_curl_start_then_resolution(app_url: str, hook: Hook, db: D
         "66adc9350f2cc9b250b69abddab733dd55e1a588",
     ]
     assert rows(db, "board_issues")[0]["board_id"] == f"webhook:{hook.id}"
+    assert json.loads(issue["_raw_data_remark"]) == {
+        "repositoryUrl": "https://github.com/organization/example-repository"
+    }
 
 
 def test_same_id_resolves_the_same_incident(http: httpx.Client, hook: Hook, db: Database) -> None:
