@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from core.context import AppContext
 from core.db import Database
@@ -169,3 +169,32 @@ def test_waiting_pipelines_of_a_dead_submitter_are_adopted(pctx: AppContext) -> 
         rt.stop()
     p = _pipeline(pctx.db, waiting)
     assert p.runner_id == rt.runner_id
+
+
+def test_clean_shutdown_interrupts_runs_so_they_can_be_rerun(pctx: AppContext) -> None:
+    conn = make_connection(pctx, scopes=[{"id": "D", "batches": 200, "sleep": 0.05}])
+    bp = pctx.blueprints.create(
+        {
+            "name": "down",
+            "connections": [{"pluginName": "pipefake", "connectionId": conn, "scopes": [{"scopeId": "D"}]}],
+        }
+    )
+    rt = PipelineRuntime(pctx, scheduler=False, **FAST).start()
+    pipeline = pctx.blueprints.trigger(bp.id)
+    wait_for(lambda: _pipeline(pctx.db, pipeline.id).status == "TASK_RUNNING")
+    rt.stop()
+    stopped = _pipeline(pctx.db, pipeline.id)
+    assert stopped.status == "TASK_FAILED" and "shut down" in (stopped.message or "")
+    assert pctx.pipelines.store.lock_holder(bp.id) is None
+    with pctx.db.session() as s:
+        assert s.get(RunnerRecord, rt.runner_id) is None
+    rt2 = PipelineRuntime(pctx, scheduler=False, **FAST).start()
+    try:
+        with pctx.db.session() as s:  # make the rerun quick
+            s.execute(
+                text("UPDATE scopes SET data = :d WHERE scope_id = 'D'"), {"d": '{"id": "D", "batches": 1}'}
+            )
+        pctx.pipelines.rerun(pipeline.id)
+        wait_for(lambda: _pipeline(pctx.db, pipeline.id).status == "TASK_COMPLETED", timeout=20)
+    finally:
+        rt2.stop()

@@ -127,7 +127,10 @@ def test_jobs_follow_blueprint_changes(pctx: AppContext) -> None:
         assert sched.next_fire(bp_id) is None
         sched.sync_all()
         assert sched.next_fire(bp_id) is not None
-        wait_for(lambda: not rt.app.pipelines.store.lock_holder(bp_id) and _pipelines(pctx.db), timeout=10)
+        wait_for(lambda: _pipelines(pctx.db), timeout=10, what="a fire")
+        pctx.blueprints.patch(bp_id, {"enable": False})
+        assert sched.next_fire(bp_id) is None
+        wait_for(lambda: rt.app.pipelines.store.lock_holder(bp_id) is None, timeout=10, what="the run to end")
         pctx.blueprints.delete(bp_id)
         assert sched.next_fire(bp_id) is None
     finally:
