@@ -202,26 +202,25 @@ class PushIntake:
             raise IntakeError(503, "the database is unavailable; send the push again later") from None
 
     def _devlake_connection(self, s: Session, ref: ConnectionRef, key: str | None) -> Target:
-        owner = keys.key_connection(s, key)
+        owner = keys.key_owner(s, key)
         if owner is None:
             raise IntakeError(401, "missing or invalid webhook API key (Authorization: Bearer <key>)")
-        if ref.id is not None and ref.id != owner:
-            raise IntakeError(401, f"this API key does not belong to {ref}")
-        found = _connection(
-            s, Connections.c.id == ref.id if ref.id is not None else Connections.c.name == ref.name
-        )
+        if ref.id is not None:
+            if ref.id != owner.id:
+                raise IntakeError(401, f"this API key does not belong to {ref}")
+            return Target(owner.id, owner.name)
+        found = _connection(s, Connections.c.name == ref.name)
         if found is None:
             raise IntakeError(404, f"{ref} not found")
-        if found.id != owner:
+        if found.id != owner.id:
             raise IntakeError(401, f"this API key does not belong to {ref}")
         return found
 
     def _datadog_connection(self, s: Session, key: str | None) -> Target:
-        owner = keys.key_connection(s, key)
-        found = _connection(s, Connections.c.id == owner) if owner is not None else None
-        if found is None:
+        owner = keys.key_owner(s, key)
+        if owner is None:
             raise IntakeError(403, "missing or invalid DD-API-KEY")
-        return found
+        return Target(owner.id, owner.name)
 
     def _ensure_board(self, s: Session, conn: Target) -> None:
         board = ids.scope_id(conn.id)

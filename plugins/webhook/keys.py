@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 from core.crypto import hash_api_key
 from core.db import upsert
 from core.logs import register_secret
-from core.models import WebhookApiKey, utcnow
+from core.models import Connection, WebhookApiKey, utcnow
+from plugins.webhook.ids import PLUGIN
 
 KEY_BYTES = 32
 PREFIX_CHARS = 6
@@ -54,17 +56,26 @@ def rotate_key(session: Session, connection_id: int) -> str:
     return issue_key(session, connection_id)
 
 
-def key_connection(session: Session, key: str | None) -> int | None:
-    """The connection a presented key belongs to, or None for a missing/unknown key."""
+@dataclass(frozen=True)
+class KeyOwner:
+    """The webhook connection a key opens."""
+
+    id: int
+    name: str
+
+
+def key_owner(session: Session, key: str | None) -> KeyOwner | None:
+    """The connection a presented key belongs to (one query), or None for a missing/unknown key."""
     if not key:
         return None
-    table = WebhookApiKey.__table__
+    table, conns = WebhookApiKey.__table__, Connection.__table__
     hashed = hash_api_key(key)
-    row = (
-        session.connection()
-        .execute(select(table.c.connection_id, table.c.last_used_at).where(table.c.key_hash == hashed))
-        .first()
+    query = (
+        select(table.c.connection_id, table.c.last_used_at, conns.c.name)
+        .join(conns, (conns.c.plugin == PLUGIN) & (conns.c.id == table.c.connection_id))
+        .where(table.c.key_hash == hashed)
     )
+    row = session.connection().execute(query).first()
     if row is None:
         return None
     now = utcnow()
@@ -73,7 +84,7 @@ def key_connection(session: Session, key: str | None) -> int | None:
         session.connection().execute(
             update(table).where(table.c.key_hash == hashed, stale).values(last_used_at=now)
         )
-    return int(row.connection_id)
+    return KeyOwner(int(row.connection_id), row.name)
 
 
 def bearer_token(header: str | None) -> str | None:
