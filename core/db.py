@@ -162,7 +162,7 @@ def insert_rows(session: Session, table: Table | Any, rows: list[Mapping[str, An
     if not rows:
         return 0
     tbl: Table = getattr(table, "__table__", table)
-    plan = _BulkPlan(session, tbl, tbl.insert(), list(rows[0].keys()))
+    plan = _BulkPlan(session, tbl, _insert_stmt(tbl), list(rows[0].keys()))
     for chunk in batched(rows, DEFAULT_BATCH):
         plan.execute(chunk)
     return len(rows)
@@ -222,6 +222,11 @@ def _compile_plan(dialect: Any, tbl: Table, stmt: Any, cols: tuple[str, ...]) ->
         for name in order
     ]
     return defaults, str(compiled), compiled.positional, order, processors
+
+
+@functools.lru_cache(maxsize=128)
+def _insert_stmt(tbl: Table) -> Any:
+    return tbl.insert()  # one object per table, so the compiled plan cache hits
 
 
 @functools.lru_cache(maxsize=512)
