@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535, description="Port `serve` listens on")
     executor: Literal["local", "celery"] = Field(default="local", description="Where tasks run")
     broker_url: str = Field(default="redis://127.0.0.1:6379/0", description="Celery broker URL")
+    celery_queue: str = Field(
+        default="incidentlake", min_length=1, description="Celery queue (one per deployment sharing a broker)"
+    )
     workers: int = Field(default=4, ge=1, le=64, description="Concurrent tasks of the local executor")
     scheduler: bool = Field(default=True, description="Run the blueprint scheduler inside `serve`")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,21 +20,21 @@ log = logging.getLogger("incidentlake.celery")
 TASK_NAME = "incidentlake.run_pipeline"
 
 
-def make_celery(broker_url: str) -> Celery:
+def make_celery(broker_url: str, queue: str = "incidentlake") -> Celery:
     app = Celery("incidentlake", broker=broker_url)
     app.conf.update(
         task_acks_late=True,  # a worker that dies mid-pipeline leaves it to crash recovery
         worker_prefetch_multiplier=1,
         task_serializer="json",
         accept_content=["json"],
-        # one queue per deployment sharing a broker (INCIDENTLAKE_CELERY_QUEUE, default incidentlake)
-        task_default_queue=os.environ.get("INCIDENTLAKE_CELERY_QUEUE", "incidentlake"),
+        task_default_queue=queue,  # one queue per deployment sharing a broker
         broker_connection_retry_on_startup=True,
     )
     return app
 
 
-celery = make_celery(Settings().broker_url)
+_settings = Settings()
+celery = make_celery(_settings.broker_url, _settings.celery_queue)
 _state: dict[str, object] = {}
 _state_lock = threading.Lock()
 

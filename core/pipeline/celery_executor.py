@@ -14,10 +14,11 @@ log = logging.getLogger("incidentlake.pipeline")
 class CeleryExecutor(Executor):
     name = "celery"
 
-    def __init__(self, broker_url: str) -> None:
+    def __init__(self, broker_url: str, queue: str | None = None) -> None:
+        from core.config import Settings
         from core.pipeline.celery_app import make_celery
 
-        self.celery = make_celery(broker_url)
+        self.celery = make_celery(broker_url, queue or Settings().celery_queue)
         self._unsent: set[int] = set()
         self._lock = threading.Lock()
 

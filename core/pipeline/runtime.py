@@ -30,7 +30,7 @@ def make_executor(app: AppContext, runner_id: str, *, flush_interval: float = 0.
     if app.settings.executor == "celery":
         from core.pipeline.celery_executor import CeleryExecutor
 
-        return CeleryExecutor(app.settings.broker_url)
+        return CeleryExecutor(app.settings.broker_url, app.settings.celery_queue)
     return LocalExecutor(app, runner_id, workers=app.settings.workers, flush_interval=flush_interval)
 
 
