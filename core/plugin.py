@@ -12,10 +12,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
@@ -108,6 +108,23 @@ class TaskOptions(CamelModel):
     time_after: datetime | None = None
     full_sync: bool = False
     project_name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_start_date(cls, data: Any) -> Any:
+        """DevLake's legacy blueprints spell timeAfter `start_date` (or `startDate`)."""
+        if isinstance(data, dict) and not data.get("timeAfter") and not data.get("time_after"):
+            legacy = data.get("start_date") or data.get("startDate")
+            if legacy:
+                data = {**data, "timeAfter": legacy}
+        return data
+
+    @field_validator("time_after")
+    @classmethod
+    def _naive_utc(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is not None:
+            v = v.astimezone(UTC).replace(tzinfo=None)
+        return v
 
 
 class ConnectionTestError(Exception):

@@ -18,6 +18,12 @@ class Watermark:
     latest_success_start: datetime | None = None
     state: dict[str, Any] = field(default_factory=dict)
 
+    def covers(self, requested_after: datetime | None) -> bool:
+        """False when a run now asks for older history than this state was collected from."""
+        if self.time_after is None:
+            return True
+        return requested_after is not None and requested_after >= self.time_after
+
 
 class StateStore:
     def __init__(self, db: Database, plugin: str, connection_id: int, scope_id: str) -> None:

@@ -72,7 +72,7 @@ class DatadogScope(ScopeBase):
 
 
 class DatadogOptions(TaskOptions):
-    """Task options; `start_date` is the legacy (DevLake docs) spelling of timeAfter.
+    """Task options beyond the common ones (timeAfter, or the legacy `start_date`, included).
 
     `lookbackHours`: an incremental run re-reads this much before the previous run, because
     DORA events are often sent late (a failure posted when it is over, with its real start).
@@ -80,7 +80,6 @@ class DatadogOptions(TaskOptions):
     finishes are picked up. `monitorEventsApi`: v2 (cursor) or v1 (page numbers).
     """
 
-    start_date: str | None = Field(default=None, alias="start_date")
     lookback_hours: float = Field(default=24.0, ge=0, le=24 * 90)
     open_lookback_days: float = Field(default=90.0, ge=0, le=3650)
     monitor_events_api: Literal["v1", "v2"] = "v2"

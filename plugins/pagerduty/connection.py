@@ -24,6 +24,5 @@ class PagerDutyScope(ScopeBase):
 
 
 class PagerDutyOptions(TaskOptions):
-    """Task options; `start_date` is the legacy (DevLake docs) spelling of timeAfter."""
-
-    start_date: str | None = Field(default=None, alias="start_date")
+    """Task options: the common ones (connectionId, scopeId, timeAfter — or the legacy
+    `start_date` — fullSync)."""

@@ -26,7 +26,7 @@ from core.plugin import TaskContext
 from plugins.datadog.api import EVENTS_LIMIT, explain_auth
 from plugins.datadog.connection import DatadogConnection, DatadogOptions, Kind
 from plugins.datadog.models import RAW_DEPLOYMENTS, RAW_FAILURES, RAW_MONITOR_EVENTS, DatadogFailure
-from plugins.datadog.tasks.common import epoch_ms, params_of, parse_time, scope_of, state_of, wants
+from plugins.datadog.tasks.common import epoch_ms, params_of, scope_of, state_of, wants
 from plugins.datadog.tasks.windows import DedupSink, merge_windows, walk_range
 
 DEFAULT_HISTORY = timedelta(days=730)  # DORA Metrics keep two years
@@ -81,9 +81,9 @@ class _Run:
         self.state = state_of(ctx)
         self.writer = RawWriter(ctx.db, table, params_of(ctx))
         self.started = utcnow()
-        self.requested_after = _time_after(ctx)
+        self.requested_after = ctx.time_after
         mark = None if ctx.full_sync else self.state.load(kind)
-        if mark is not None and _narrower(self.requested_after, mark.time_after):
+        if mark is not None and not mark.covers(self.requested_after):
             mark = None  # timeAfter moved earlier: the older history was never collected
         self.mark = mark
 
@@ -228,15 +228,3 @@ def _options(ctx: TaskContext) -> DatadogOptions:
     return opts if isinstance(opts, DatadogOptions) else DatadogOptions.model_validate(opts.model_dump())
 
 
-def _time_after(ctx: TaskContext) -> datetime | None:
-    if ctx.time_after is not None:
-        return parse_time(ctx.time_after.isoformat())
-    start_date = getattr(ctx.options, "start_date", None)
-    return parse_time(start_date) if start_date else None
-
-
-def _narrower(requested: datetime | None, collected_from: datetime | None) -> bool:
-    """True when the state covers less history than now requested."""
-    if collected_from is None:
-        return False
-    return requested is None or requested < collected_from

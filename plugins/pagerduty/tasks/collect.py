@@ -48,9 +48,9 @@ def collect_incidents(ctx: TaskContext) -> None:
     state = state_of(ctx)
     writer = RawWriter(ctx.db, RAW_INCIDENTS, params_of(ctx))
     started = utcnow()
-    requested_after = _time_after(ctx)
+    requested_after = ctx.time_after
     mark = None if ctx.full_sync else state.load(ENTITY)
-    if mark is not None and _narrower(requested_after, mark.time_after):
+    if mark is not None and not mark.covers(requested_after):
         mark = None  # timeAfter moved earlier: the older history was never collected
     if ctx.full_sync:
         writer.delete_all()
@@ -142,18 +142,6 @@ def _changed_incidents(entries: list[Page], service: str) -> list[Page]:
     return list(latest.values())
 
 
-def _time_after(ctx: TaskContext) -> datetime | None:
-    if ctx.time_after is not None:
-        return parse_time(ctx.time_after.isoformat())
-    start_date = getattr(ctx.options, "start_date", None)
-    return parse_time(start_date) if start_date else None
-
-
-def _narrower(requested: datetime | None, collected_from: datetime | None) -> bool:
-    """True when the state covers less history than now requested."""
-    if collected_from is None:
-        return False
-    return requested is None or requested < collected_from
 
 
 def _service_created(ctx: TaskContext) -> datetime | None:
