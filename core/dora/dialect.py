@@ -65,23 +65,10 @@ class Dialect:
             return f"(YEAR({day}) DIV 6)"
         return f"(CAST(strftime('%Y', {day}) AS INTEGER) / 6)"
 
-    def sortable_ts(self, ts: str) -> str:
-        """A fixed-width text form of a timestamp, so text order is time order."""
-        if self.mysql:
-            return f"DATE_FORMAT({ts}, '%Y-%m-%d %H:%i:%s.%f')"
-        return f"strftime('%Y-%m-%d %H:%M:%f', {ts})"
-
     def concat(self, *parts: str) -> str:
         if self.mysql:
             return f"CONCAT({', '.join(parts)})"
         return "(" + " || ".join(parts) + ")"
-
-    def substr_from(self, text: str, start: int) -> str:
-        return f"SUBSTRING({text}, {start})" if self.mysql else f"substr({text}, {start})"
-
-    @property
-    def sortable_ts_width(self) -> int:
-        return 26 if self.mysql else 23
 
     def binary(self, expr: str) -> str:
         """Compare ids byte-wise on both backends (SQLite's default), not case-insensitively."""

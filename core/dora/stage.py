@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.db import Database
 from core.dora.dialect import Dialect
 from core.dora.fragments import PIDR, deployments, project_boards, project_incidents_join
+from core.dora.models import DoraDeployment
 from core.dora.project import load_project, sharing_filters
 from core.models import Incident, utcnow
 from core.models.base import UTCDateTime
@@ -30,6 +31,7 @@ _PROVENANCE = {
     "created_at",
     "updated_at",
 }
+SCRATCH = DoraDeployment.__tablename__
 EXPLICIT_SKEW_MS = 3_600_000  # how late a matching deployment may finish after the incident began
 # columns incidents share with issues, copied as they are
 COPIED = [c.name for c in Incident.__table__.columns if c.name not in _OWN | _PROVENANCE]
@@ -181,13 +183,22 @@ def link_incidents(db: Database, project: str) -> LinkResult:
         settings = load_project(s, project)
         predicate, params = settings.incident_filter.predicate("i", "flt")
         params.update(_now_params(project))
+        # the project's deployments, indexed by finish time, for one lookup per incident
+        s.execute(text(f"DELETE FROM {SCRATCH} WHERE project_name = :project"), params)
+        s.execute(
+            text(
+                f"INSERT INTO {SCRATCH} (project_name, deployment_id, finished_date) "
+                f"SELECT :project, dep.deployment_id, dep.finished_date FROM ({deployments(windowed=False)}) dep"
+            ),
+            params,
+        )
         s.execute(text(f"DELETE FROM {PIDR} WHERE project_name = :project"), params)
         explicit = s.execute(_typed(_explicit_sql(d, predicate), "now"), params).rowcount
         window = ""
         if settings.linking_window_hours is not None:
             params["window_ms"] = round(settings.linking_window_hours * 3_600_000)
-            window = f"AND {d.millis_between('e.last_finished', 'e.t')} <= :window_ms"
-        timed = s.execute(_typed(_time_sql(d, predicate, window), "now"), params).rowcount
+            window = f"AND {d.millis_between('nd.finished_date', 'x.created_date')} <= :window_ms"
+        timed = s.execute(_typed(_time_sql(predicate, window), "now"), params).rowcount
     return LinkResult(explicit=max(explicit, 0), time=max(timed, 0))
 
 
@@ -217,12 +228,12 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
                     ORDER BY CASE WHEN {before} THEN 0 ELSE 1 END,
                              CASE WHEN {before} THEN m.finished_date END DESC,
                              m.finished_date ASC,
-                             {d.binary("m.deployment_id")} DESC
+                             m.deployment_id DESC
                 ) AS rn
             FROM (
                 SELECT DISTINCT cand.incident_id, cand.created_date, dep.deployment_id, dep.finished_date
                 FROM ({match("commit_sha")} UNION ALL {match("version")}) cand
-                JOIN ({deployments(windowed=False)}) dep ON dep.deployment_id = cand.deployment_id
+                JOIN {SCRATCH} dep ON dep.project_name = :project AND dep.deployment_id = cand.deployment_id
                 WHERE {d.millis_between("cand.created_date", "dep.finished_date")} <= {EXPLICIT_SKEW_MS}
             ) m
         ) r
@@ -230,30 +241,39 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
     """
 
 
-def _time_sql(d: Dialect, predicate: str, window: str) -> str:
-    frame = "ORDER BY ev.t, ev.kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-    dep_key = d.binary(d.concat(d.sortable_ts("dep.finished_date"), "dep.deployment_id"))
+def _time_sql(predicate: str, window: str) -> str:
+    """The time rule as one sort: deployments and incidents in time order, a running count.
+
+    An incident's running count of deployments (deployments first at equal instants, so
+    "at or before") is the ordinal of the latest deployment before it, with deployments
+    numbered by (finish, id): ties go to the greatest id. A running SUM stays linear on
+    every backend (a running MAX or a per-incident range lookup does not on MariaDB).
+    """
     return f"""
         INSERT INTO {PIDR} (id, project_name, deployment_id, link_type,
             _raw_data_params, _raw_data_table, created_at, updated_at)
-        SELECT e.incident_id, :project, {d.substr_from("e.last_dep", d.sortable_ts_width + 1)},
-            'time', :params, 'incidents', :now, :now
+        SELECT x.id, :project, nd.deployment_id, 'time', :params, 'incidents', :now, :now
         FROM (
-            SELECT ev.kind, ev.incident_id, ev.t,
-                MAX(ev.dep_key) OVER ({frame}) AS last_dep,
-                MAX(CASE WHEN ev.kind = 0 THEN ev.t END) OVER ({frame}) AS last_finished
+            SELECT ev.kind, ev.id, ev.t AS created_date,
+                SUM(CASE WHEN ev.kind = 0 THEN 1 ELSE 0 END)
+                    OVER (ORDER BY ev.t, ev.kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n
             FROM (
-                SELECT 0 AS kind, NULL AS incident_id, dep.finished_date AS t, {dep_key} AS dep_key
-                FROM ({deployments(windowed=False)}) dep
+                SELECT 0 AS kind, NULL AS id, d.finished_date AS t
+                FROM {SCRATCH} d WHERE d.project_name = :project
                 UNION ALL
-                SELECT 1, i.id, i.created_date, NULL
+                SELECT 1, i.id, i.created_date
                 FROM incidents i
                 {project_incidents_join("i")}
                 WHERE i.created_date IS NOT NULL AND ({predicate})
-                  AND NOT EXISTS (SELECT 1 FROM {PIDR} x WHERE x.id = i.id AND x.project_name = :project)
+                  AND NOT EXISTS (SELECT 1 FROM {PIDR} e WHERE e.id = i.id AND e.project_name = :project)
             ) ev
-        ) e
-        WHERE e.kind = 1 AND e.last_dep IS NOT NULL {window}
+        ) x
+        JOIN (
+            SELECT deployment_id, finished_date,
+                ROW_NUMBER() OVER (ORDER BY finished_date, deployment_id) AS n
+            FROM {SCRATCH} WHERE project_name = :project
+        ) nd ON nd.n = x.n
+        WHERE x.kind = 1 {window}
     """
 
 

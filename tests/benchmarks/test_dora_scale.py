@@ -1,0 +1,158 @@
+"""DORA at scale: 1,000,000 incidents and 200,000 deployments, on SQLite and on MariaDB.
+
+Prints the time to fill the tables, of the DORA stage (rebuild incidents + link), and of
+one `GET /projects/{name}/dora` over HTTP for a six-month and a two-year period.
+Run with `make bench` (or `pytest tests/benchmarks/test_dora_scale.py -m benchmark -s`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import insert
+
+from core.api.app import create_app
+from core.config import Settings
+from core.context import AppContext
+from core.db import Database
+from core.dora.stage import link_incidents, rebuild_incidents
+from core.migrate import upgrade
+from core.models import BoardIssue, CicdDeploymentCommit, Issue, Project, ProjectMapping, utcnow
+from core.registry import PluginRegistry
+from tests.support.databases import mysql_available, throwaway_mysql
+from tests.support.live import serve_app
+
+INCIDENTS = int(os.environ.get("DORA_BENCH_INCIDENTS", 1_000_000))
+DEPLOYMENTS = int(os.environ.get("DORA_BENCH_DEPLOYMENTS", 200_000))
+BOARDS, SCOPES, BATCH = 20, 10, 10_000
+END = datetime(2025, 1, 1)
+START = END - timedelta(days=730)
+
+pytestmark = pytest.mark.benchmark
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+def bench_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'dora-bench.db'}"
+        upgrade(url)
+        db = Database(url)
+        yield db
+        db.dispose()
+        return
+    reason = mysql_available()
+    if reason:
+        pytest.skip(f"MariaDB unavailable: {reason}")
+    with throwaway_mysql("il_dora_bench") as url:
+        upgrade(url)
+        db = Database(url)
+        yield db
+        db.dispose()
+
+
+def _fill(db: Database) -> None:
+    rng = random.Random(1)
+    now = utcnow()
+    span_ms = int((END - START).total_seconds() * 1000)
+    with db.session() as s:
+        s.add(Project(name="big", incident_filter={}, created_at=now, updated_at=now))
+        s.execute(
+            insert(ProjectMapping),
+            [
+                {
+                    "project_name": "big",
+                    "table": "boards",
+                    "row_id": f"board{b}",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for b in range(BOARDS)
+            ]
+            + [
+                {
+                    "project_name": "big",
+                    "table": "cicd_scopes",
+                    "row_id": f"scope{c}",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for c in range(SCOPES)
+            ],
+        )
+    for first in range(0, DEPLOYMENTS, BATCH):
+        rows = []
+        for n in range(first, min(first + BATCH, DEPLOYMENTS)):
+            finished = START + timedelta(milliseconds=rng.randrange(span_ms))
+            for c in range(2 if n % 10 == 0 else 1):  # every tenth deployment ships two commits
+                rows.append({
+                    "id": f"cdc{n}:{c}", "commit_sha": f"sha{n}{c}", "cicd_deployment_id": f"deploy{n}",
+                    "cicd_scope_id": f"scope{n % SCOPES}", "result": "FAILURE" if n % 20 == 0 else "SUCCESS",
+                    "environment": "PRODUCTION", "finished_date": finished - timedelta(minutes=c),
+                    "created_at": now, "updated_at": now,
+                })  # fmt: skip
+        with db.session() as s:
+            s.execute(insert(CicdDeploymentCommit), rows)
+    for first in range(0, INCIDENTS, BATCH):
+        issues, links = [], []
+        for n in range(first, min(first + BATCH, INCIDENTS)):
+            created = START + timedelta(milliseconds=rng.randrange(span_ms))
+            lead = rng.randrange(1, 10_000) if rng.random() < 0.95 else None
+            issues.append({
+                "id": f"incident{n}", "type": "INCIDENT", "title": f"incident {n}", "status": "DONE" if lead else "TODO",
+                "created_date": created, "resolution_date": created + timedelta(minutes=lead) if lead else None,
+                "lead_time_minutes": lead, "priority": f"P{n % 5 + 1}", "urgency": "high" if n % 3 else "low",
+                "commit_sha": f"sha{rng.randrange(DEPLOYMENTS)}0" if n % 50 == 0 else None,
+                "created_at": now, "updated_at": now,
+            })  # fmt: skip
+            links.append({"board_id": f"board{n % BOARDS}", "issue_id": f"incident{n}", "created_at": now,
+                          "updated_at": now})  # fmt: skip
+        with db.session() as s:
+            s.execute(insert(Issue), issues)
+            s.execute(insert(BoardIssue), links)
+
+
+def test_dora_stage_and_api_at_scale(bench_db: Database) -> None:
+    began = time.perf_counter()
+    _fill(bench_db)
+    filled = time.perf_counter() - began
+
+    began = time.perf_counter()
+    rebuilt = rebuild_incidents(bench_db, "big")
+    rebuild_s = time.perf_counter() - began
+    began = time.perf_counter()
+    linked = link_incidents(bench_db, "big")
+    link_s = time.perf_counter() - began
+    assert rebuilt.incidents == INCIDENTS
+    assert linked.total > INCIDENTS * 0.9
+
+    settings = Settings(db_url=bench_db.url, encryption_secret="bench-secret")
+    ctx = AppContext.build(settings, db=bench_db, registry=PluginRegistry.discover())
+    timings = {}
+    with (
+        serve_app(create_app(ctx, background=False)) as url,
+        httpx.Client(base_url=url, timeout=600) as client,
+    ):
+        for label, lo in (("6 months", END - timedelta(days=183)), ("2 years", START)):
+            for report in ("2023", "2021"):
+                params = {"from": lo.isoformat(), "to": END.isoformat(), "report": report}
+                client.get("/projects/big/dora", params=params)  # warm the caches once
+                began = time.perf_counter()
+                body = client.get("/projects/big/dora", params=params).json()
+                timings[(label, report)] = time.perf_counter() - began
+                assert body["changeFailureRate"]["deployments"] > 0, body
+    print(
+        f"\n[dora bench {bench_db.dialect}] {INCIDENTS:,} incidents, {DEPLOYMENTS:,} deployments: "
+        f"fill {filled:.1f} s; stage {rebuild_s + link_s:.1f} s (rebuild {rebuild_s:.1f} s, "
+        f"link {link_s:.1f} s: {linked.explicit:,} explicit, {linked.time:,} by time)"
+    )
+    for (label, report), seconds in timings.items():
+        print(
+            f"[dora bench {bench_db.dialect}] GET /projects/big/dora {label}, report {report}: {seconds:.3f} s"
+        )
