@@ -1,6 +1,9 @@
 """A project's DORA report: the four figures with levels and counts, and a monthly series.
 
-A figure with nothing to compute from is null with a `reason`, never 0.
+The four: deployment frequency, change failure rate, time to restore service (the 2021
+report's) and failed deployment recovery time (the 2023 report's); both recovery figures
+are always given, `report` picks the bands of the other two. A figure with nothing to
+compute from is null with a `reason`, never 0.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ class ReportBuilder:
         self.q = MetricQueries(s, project, predicate, params)
         self.project, self.window, self.report, self.aggregate = project, window, report, aggregate
         self.scopes = scope_counts(s, project)
-        self.bands = lv.benchmark_texts(s, report)
+        # time to restore has bands only in the 2021 report, recovery time only in 2023
+        self.bands = {**lv.benchmark_texts(s, "2021"), **lv.benchmark_texts(s, "2023")}
+        self.bands.update(lv.benchmark_texts(s, report))
 
     def _band(self, metric: str, level: str | None) -> str | None:
         return self.bands.get(metric, {}).get(level) if level else None
@@ -60,8 +65,7 @@ class ReportBuilder:
             out["benchmark"] = self._band(lv.CHANGE_FAILURE_RATE, out["level"])
         return out
 
-    def _restore(self, bucket: Bucket | None, period: str) -> dict[str, Any]:
-        metric = lv.TIME_TO_RESTORE if self.report == "2021" else lv.RECOVERY_TIME
+    def _restore(self, bucket: Bucket | None, period: str, metric: str) -> dict[str, Any]:
         n = bucket.count if bucket else 0
         out: dict[str, Any] = {
             "minutes": None,
@@ -72,12 +76,12 @@ class ReportBuilder:
         }
         if not self.scopes["boards"]:
             out["reason"] = NO_BOARDS
-        elif self.report == "2023" and not self.scopes["cicd_scopes"]:
+        elif metric == lv.RECOVERY_TIME and not self.scopes["cicd_scopes"]:
             out["reason"] = NO_CICD
         elif bucket is None or bucket.value is None:
             out["reason"] = (
                 f"no incident of the project was resolved in this {period}"
-                if self.report == "2021"
+                if metric == lv.TIME_TO_RESTORE
                 else f"no incident resolved in this {period} is linked to a deployment finished in it"
             )
         else:
@@ -122,11 +126,11 @@ class ReportBuilder:
     def build(self) -> dict[str, Any]:
         w, agg = self.window, self.aggregate
         failures = self.q.change_failures(w)
-        restore = self.q.time_to_restore(w, agg) if self.report == "2021" else self.q.recovery_time(w, agg)
+        restore = self.q.time_to_restore(w, agg)
+        recovery = self.q.recovery_time(w, agg)
         days = self.q.deployment_days(w, agg)
         six = self.q.six_month_days(w, agg) if self.report == "2021" else None
         counts = self.q.deployment_counts(w)
-        restore_key = "timeToRestore" if self.report == "2021" else "failedDeploymentRecoveryTime"
         total = (sum(v[0] for v in failures.values()), sum(v[1] for v in failures.values()))
         all_counts = (sum(v[0] for v in counts.values()), sum(v[1] for v in counts.values()))
         monthly = []
@@ -136,7 +140,10 @@ class ReportBuilder:
                 {
                     "month": month,
                     "changeFailureRate": self._cfr(deps, failed, "month"),
-                    restore_key: self._restore(restore.get(month), "month"),
+                    "timeToRestore": self._restore(restore.get(month), "month", lv.TIME_TO_RESTORE),
+                    "failedDeploymentRecoveryTime": self._restore(
+                        recovery.get(month), "month", lv.RECOVERY_TIME
+                    ),
                     "deploymentFrequency": self._frequency(
                         days.get(f"w:{month}"),
                         days.get(f"m:{month}"),
@@ -153,7 +160,8 @@ class ReportBuilder:
             "report": self.report,
             "aggregate": agg,
             "changeFailureRate": self._cfr(total[0], total[1], "period"),
-            restore_key: self._restore(restore.get("*"), "period"),
+            "timeToRestore": self._restore(restore.get("*"), "period", lv.TIME_TO_RESTORE),
+            "failedDeploymentRecoveryTime": self._restore(recovery.get("*"), "period", lv.RECOVERY_TIME),
             "deploymentFrequency": self._frequency(
                 days.get("w:*"), days.get("m:*"), six, all_counts, "period"
             ),

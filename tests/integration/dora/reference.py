@@ -16,6 +16,7 @@ from core.dora import levels as lv
 from tests.integration.dora.seed import Seed
 
 SKEW = timedelta(hours=1)
+RESTORE_KEYS = ("timeToRestore", "failedDeploymentRecoveryTime")
 
 
 def ms(delta: timedelta) -> int:
@@ -159,19 +160,19 @@ class Reference:
         for d in in_window.values():
             cfr[month(d.finished)][0] += 1
             cfr[month(d.finished)][1] += d.id in failed_ids
-        restore: dict[str, list[float]] = defaultdict(list)
+        restore: dict[str, list[float]] = defaultdict(list)  # time to restore, by resolution month
+        recovery: dict[str, list[float]] = defaultdict(list)  # recovery time, by deployment month
         for inc in self.incidents:
             res = inc["resolution_date"]
             if res is None or not lo <= res < hi:
                 continue
-            if report == "2021":
-                restore[month(res)].append(inc["lead_time_minutes"])
-            else:
-                link = self.links.get(inc["id"])
-                if link and link[0] in in_window:
-                    dep = in_window[link[0]]
-                    restore[month(dep.finished)].append(minutes(dep.finished, res))
-        restore["*"] = [v for k, vs in list(restore.items()) for v in vs]
+            restore[month(res)].append(inc["lead_time_minutes"])
+            link = self.links.get(inc["id"])
+            if link and link[0] in in_window:
+                dep = in_window[link[0]]
+                recovery[month(dep.finished)].append(minutes(dep.finished, res))
+        for series in (restore, recovery):
+            series["*"] = [v for vs in list(series.values()) for v in vs]
         freq = self._frequency(lo, hi, agg)
         months = []
         m = date(lo.year, lo.month, 1)
@@ -182,7 +183,10 @@ class Reference:
         has_boards, has_cicd = bool(self.boards), bool(self.cicd)
         return {
             "cfr": {k: tuple(v) for k, v in cfr.items()},
-            "restore": {k: (len(v), aggregate(v, agg)) for k, v in restore.items() if v},
+            "timeToRestore": {k: (len(v), aggregate(v, agg)) for k, v in restore.items() if v},
+            "failedDeploymentRecoveryTime": {
+                k: (len(v), aggregate(v, agg)) for k, v in recovery.items() if v
+            },
             "frequency": freq,
             "months": months,
             "scopes": (has_boards, has_cicd),
@@ -239,7 +243,6 @@ def expected_report(ref: Reference, lo: datetime, hi: datetime, report: str, agg
     """The reference figures in the `/dora` shape (levels from the same band edges)."""
     r = ref.report(lo, hi, report, agg)
     has_boards, has_cicd = r["scopes"]
-    restore_key = "timeToRestore" if report == "2021" else "failedDeploymentRecoveryTime"
 
     def number(v: float | None) -> float | int | None:
         return None if v is None else (round(v, 2) if agg == "mean" else int(v))
@@ -249,9 +252,9 @@ def expected_report(ref: Reference, lo: datetime, hi: datetime, report: str, agg
         return {"value": value, "level": lv.cfr_level(value, report) if value is not None else None,
                 "failedDeployments": failed, "deployments": deps}  # fmt: skip
 
-    def restore(entry: tuple[int, float | None] | None) -> dict[str, Any]:
+    def restore(entry: tuple[int, float | None] | None, key: str) -> dict[str, Any]:
         n, v = entry or (0, None)
-        ok = v is not None and has_boards and (report == "2021" or has_cicd)
+        ok = v is not None and has_boards and (key == "timeToRestore" or has_cicd)
         return {
             "minutes": number(v) if ok else None,
             "level": lv.restore_level(v) if ok else None,
@@ -276,13 +279,13 @@ def expected_report(ref: Reference, lo: datetime, hi: datetime, report: str, agg
         overall_freq["deploymentDaysPerSixMonths"] = number(f["six"])
     return {
         "changeFailureRate": cfr(*total_cfr),
-        restore_key: restore(r["restore"].get("*")),
+        **{key: restore(r[key].get("*"), key) for key in RESTORE_KEYS},
         "deploymentFrequency": overall_freq,
         "monthly": [
             {
                 "month": m,
                 "changeFailureRate": cfr(*r["cfr"].get(m, (0, 0))),
-                restore_key: restore(r["restore"].get(m)),
+                **{key: restore(r[key].get(m), key) for key in RESTORE_KEYS},
                 "deploymentFrequency": freq(
                     f["month_week"].get(m), f["month_days"].get(m), None, f["counts"].get(m, (0, 0))
                 ),
@@ -298,8 +301,7 @@ def comparable(body: dict[str, Any], keys: Iterable[str] = ("changeFailureRate",
     def strip(entry: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in entry.items() if k not in ("benchmark", "reason")}
 
-    restore_key = "timeToRestore" if "timeToRestore" in body else "failedDeploymentRecoveryTime"
-    names = ["changeFailureRate", restore_key, "deploymentFrequency"]
+    names = ["changeFailureRate", *RESTORE_KEYS, "deploymentFrequency"]
     return {
         **{n: strip(body[n]) for n in names},
         "monthly": [{"month": m["month"], **{n: strip(m[n]) for n in names}} for m in body["monthly"]],
