@@ -7,14 +7,12 @@ demos. Prints the URL and keys; ``--ready-file`` also writes them as JSON once t
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
+
+from core.testing.simserver import add_common_arguments, serve_in_foreground, stop_on_sigterm
 
 from .data import generate
 from .server import DatadogSimulator, SimConfig
@@ -22,8 +20,7 @@ from .server import DatadogSimulator, SimConfig
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m plugins.datadog.simulator", description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8901, help="0 picks a free port")
+    add_common_arguments(p, port=8901)
     p.add_argument("--failures", type=int, default=1000)
     p.add_argument("--deployments", type=int, default=2000)
     p.add_argument("--monitors", type=int, default=20)
@@ -32,17 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--end", default=None, help="last possible started_at (UTC; default: now)")
     p.add_argument("--api-key", default=SimConfig.api_key)
     p.add_argument("--app-key", default=SimConfig.app_key)
-    p.add_argument("--latency-ms", type=float, default=0.0)
-    p.add_argument("--error-rate-5xx", type=float, default=0.0)
-    p.add_argument("--rate-429", type=float, default=0.0)
     p.add_argument("--html-429-fraction", type=float, default=0.0)
-    p.add_argument("--malformed-rate", type=float, default=0.0)
     p.add_argument("--rate-limit-per-period", type=int, default=None, help="enforce a real budget")
     p.add_argument("--ready-file", type=Path, default=None, help="write {url, apiKey, appKey, pid} here")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Generate, serve until SIGINT/SIGTERM, exit 0."""
     args = _parser().parse_args(argv)
     end = datetime.fromisoformat(args.end) if args.end else datetime.utcnow().replace(microsecond=0)
     t0 = time.perf_counter()
@@ -62,11 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sim = DatadogSimulator(store, config, host=args.host, port=args.port)
     url = sim.start()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
+    stop_on_sigterm()
     print(f"Datadog simulator listening on {url} (generated in {time.perf_counter() - t0:.2f}s)", flush=True)
     print(f"DD-API-KEY: {config.api_key}  DD-APPLICATION-KEY: {config.app_key}", flush=True)
     print(
@@ -74,16 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(store.events)} monitor events; control plane: {url}/_sim/info",
         flush=True,
     )
-    if args.ready_file is not None:
-        info = {"url": url, "apiKey": config.api_key, "appKey": config.app_key, "pid": os.getpid()}
-        tmp = args.ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info))
-        tmp.replace(args.ready_file)
-    try:
-        sim.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    info = {"url": url, "apiKey": config.api_key, "appKey": config.app_key}
+    return serve_in_foreground(sim, args.ready_file, info)
 
 
 if __name__ == "__main__":

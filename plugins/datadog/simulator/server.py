@@ -1,7 +1,7 @@
 """A real HTTP server speaking the Datadog API subset the plugin uses, with fault injection.
 
-``http.server.ThreadingHTTPServer`` with a hand-written router: no framework overhead, and full
-control over the socket so a "drop" fault really closes it. Endpoints:
+The HTTP plumbing (keep-alive, connection tracking, drop, lifecycle) is ``core.testing.simserver``'s;
+this module holds what is Datadog's: routes, error envelopes, X-RateLimit-* headers. Endpoints:
 
 - ``GET /api/v1/validate`` (API key) and everything else (API key + application key): 403 on a bad key
 - ``POST /api/v2/dora/failures|deployments``: ``data.type`` required, ``limit`` ≤ 1000, no cursor
@@ -21,16 +21,24 @@ import base64
 import fnmatch
 import json
 import random
-import socket
 import threading
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+
+from core.testing.simserver import (
+    FAULTS,
+    Headers,
+    Reply,
+    RequestStats,
+    SimHandler,
+    SimulatorBase,
+    WindowCounter,
+    draw_fault,
+    malformed,
+)
 
 from .data import MS_NS, NS, PostedEvent, Store, compile_query, to_ns
 
@@ -39,12 +47,9 @@ MAX_EVENTS_LIMIT = 1000
 V1_PAGE = 1000
 LIST_TYPES = {"failures": "dora_failures_list_request", "deployments": "dora_deployments_list_request"}
 ALERT_TYPES = {"error", "warning", "info", "success", "user_update", "recommendation", "snapshot"}
-FAULTS = ("drop", "malformed", "429", "500", "502", "503", "504")
 _RATE_KNOBS = ("error_rate_5xx", "rate_429", "html_429_fraction", "malformed_rate", "drop_rate")
 _JSON = "application/json"
 _HTML = "text/html; charset=utf-8"
-Headers = dict[str, str]
-Reply = tuple[int, bytes, Headers]
 
 
 def errors_body(*errors: Any) -> bytes:
@@ -127,122 +132,35 @@ class SimConfig:
         self.rules = []
 
 
-class SimStats:
-    """Request counters (API paths only) so tests and benchmarks can see how a client behaved."""
+class SimStats(RequestStats):
+    """Request counters (API paths only) so tests and benchmarks can see how a client behaved; by_path is
+    keyed by "METHOD path", and the log keeps the first 5000 requests with their bodies."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.by_path: Counter[str] = Counter()
-        self.by_status: Counter[str] = Counter()
+        super().__init__()
         self.log: list[dict[str, Any]] = []
 
     def record(self, method: str, path: str, status: int | None, body: Any = None) -> None:
         with self._lock:
-            self.requests += 1
-            self.by_path[f"{method} {path}"] += 1
-            self.by_status["dropped" if status is None else str(status)] += 1
+            self._count(f"{method} {path}", status)
             if len(self.log) < 5000:
                 self.log.append({"method": method, "path": path, "status": status, "body": body})
 
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "requests": self.requests,
-                "by_path": dict(self.by_path),
-                "by_status": dict(self.by_status),
-            }
-
-    def reset(self) -> None:
-        with self._lock:
-            self.requests = 0
-            self.by_path.clear()
-            self.by_status.clear()
-            self.log.clear()
+    def _reset(self) -> None:
+        super()._reset()
+        self.log.clear()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-    def __init__(self, address: tuple[str, int], sim: DatadogSimulator) -> None:
-        self.sim = sim
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def close_all_connections(self) -> None:
-        with self.connections_lock:
-            conns = list(self.connections)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(SimHandler):
     server_version = "DatadogSimulator/1.0"
-    disable_nagle_algorithm = True
-    timeout = 120
-
-    def setup(self) -> None:
-        super().setup()
-        srv = cast(_Server, self.server)
-        with srv.connections_lock:
-            srv.connections.add(self.connection)
-
-    def finish(self) -> None:
-        srv = cast(_Server, self.server)
-        with srv.connections_lock:
-            srv.connections.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
-    def do_GET(self) -> None:
-        cast(_Server, self.server).sim.handle(self, "GET")
-
-    def do_POST(self) -> None:
-        cast(_Server, self.server).sim.handle(self, "POST")
-
-    def do_PUT(self) -> None:
-        cast(_Server, self.server).sim.handle(self, "PUT")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: per-request stderr lines would dominate benchmark time."""
-
-    def send(
-        self, status: int, body: bytes, content_type: str = _JSON, headers: Headers | None = None
-    ) -> None:
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = "Unknown"
-        lines = [
-            f"HTTP/1.1 {status} {reason}",
-            f"Server: {self.server_version}",
-            f"Content-Type: {content_type}",
-            f"Content-Length: {len(body)}",
-        ]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        if self.close_connection:
-            lines.append("Connection: close")
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-
-    def drop(self) -> None:
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    content_type = _JSON
 
 
-class DatadogSimulator:
+class DatadogSimulator(SimulatorBase):
     """In-process (background thread) or foreground Datadog API simulator."""
+
+    handler_class = _Handler
+    thread_name = "dd-sim"
 
     def __init__(
         self,
@@ -252,60 +170,13 @@ class DatadogSimulator:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        super().__init__(host=host, port=port)
         self.store = store if store is not None else Store()
         self.config = config if config is not None else SimConfig()
         self.stats = SimStats()
-        self.host = host
-        self.port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
-        self._budget: dict[str, tuple[int, int]] = {}  # name -> (window start, count)
-
-    # -- lifecycle ------------------------------------------------------------------------------------
-
-    def start(self) -> str:
-        if self._server is None:
-            self._server = _Server((self.host, self.port), self)
-            self.port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="dd-sim", daemon=True
-            )
-            self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.close_all_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def serve_forever(self) -> None:
-        self.start()
-        try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(timeout=0.5)
-        finally:
-            self.stop()
-
-    def __enter__(self) -> DatadogSimulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("simulator is not running; call start()")
-        return f"http://{self.host}:{self.port}"
+        self._windows = WindowCounter()  # per endpoint name
 
     def add_rule(
         self, fault: str, path: str = "/api/v2/dora/*", times: int | None = None, skip: int = 0
@@ -317,10 +188,8 @@ class DatadogSimulator:
 
     # -- request handling -----------------------------------------------------------------------------
 
-    def handle(self, h: _Handler, method: str) -> None:
-        split = urlsplit(h.path)
-        path = split.path.rstrip("/") or "/"
-        query = parse_qs(split.query, keep_blank_values=True)
+    def handle(self, h: SimHandler, method: str) -> None:
+        path, raw_query, query = h.target()
         length = h.headers.get("Content-Length")
         raw = h.rfile.read(int(length)) if length and length.strip().isdigit() else b""
         if path.startswith("/_sim"):
@@ -356,9 +225,9 @@ class DatadogSimulator:
             traceback.print_exc()
             status, content, headers = 500, errors_body("Internal Server Error"), {}
         if fault == "malformed" and status < 300:
-            content = content[: max(1, len(content) // 2)]
+            content = malformed(content)
         headers = {**self._ratelimit_headers(name, *budget), **headers}
-        self.stats.record(method, path, status, _safe_json(raw) if method == "POST" else split.query)
+        self.stats.record(method, path, status, _safe_json(raw) if method == "POST" else raw_query)
         h.send(status, content, _JSON, headers)
 
     def _pick_fault(self, path: str) -> str | None:
@@ -367,16 +236,7 @@ class DatadogSimulator:
             for rule in cfg.rules:
                 if rule.take(path):
                     return rule.fault
-            rnd = self._rng.random
-            if cfg.drop_rate and rnd() < cfg.drop_rate:
-                return "drop"
-            if cfg.error_rate_5xx and rnd() < cfg.error_rate_5xx:
-                return self._rng.choice(("500", "502", "503"))
-            if cfg.rate_429 and rnd() < cfg.rate_429:
-                return "429"
-            if cfg.malformed_rate and rnd() < cfg.malformed_rate:
-                return "malformed"
-        return None
+            return draw_fault(self._rng, cfg)
 
     def _spend(self, name: str) -> tuple[int, int] | None:
         """(remaining, reset) after counting this request; None when the real budget is used up."""
@@ -385,13 +245,8 @@ class DatadogSimulator:
         limit = cfg.rate_limit_per_period or 1000
         now = int(time.time())
         window = now - now % period
-        with self._lock:
-            start, count = self._budget.get(name, (window, 0))
-            if start != window:
-                start, count = window, 0
-            count += 1
-            self._budget[name] = (start, count)
-        reset = max(1, start + period - now)
+        count = self._windows.hit(window, name)
+        reset = max(1, window + period - now)
         if cfg.rate_limit_per_period and count > limit:
             return None
         return max(0, limit - count), reset
@@ -425,7 +280,7 @@ class DatadogSimulator:
 
     # -- API ------------------------------------------------------------------------------------------
 
-    def _api(self, method: str, path: str, query: dict[str, list[str]], raw: bytes, h: _Handler) -> Reply:
+    def _api(self, method: str, path: str, query: dict[str, list[str]], raw: bytes, h: SimHandler) -> Reply:
         api_ok = h.headers.get("DD-API-KEY") == self.config.api_key
         app_ok = h.headers.get("DD-APPLICATION-KEY") == self.config.app_key
         forbidden: Reply = (403, errors_body("Forbidden"), {})

@@ -7,13 +7,11 @@ demos. Prints the URL and token; ``--ready-file`` also writes them as JSON once 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
+
+from core.testing.simserver import add_common_arguments, serve_in_foreground, stop_on_sigterm
 
 from .data import DEFAULT_CACHE_LIMIT, generate
 from .server import PagerDutySimulator, SimConfig
@@ -21,8 +19,7 @@ from .server import PagerDutySimulator, SimConfig
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m plugins.pagerduty.simulator", description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8900, help="0 picks a free port")
+    add_common_arguments(p, port=8900)
     p.add_argument("--incidents", type=int, default=1000)
     p.add_argument("--services", type=int, default=5)
     p.add_argument("--weights", default=None, help="comma-separated share per service, e.g. 30,10,10,10")
@@ -31,15 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--end", default="2025-01-01T00:00:00Z", help="'now' of the generated data (ISO 8601)")
     p.add_argument("--live-clock", action="store_true", help="use the wall clock instead of --end as 'now'")
     p.add_argument("--token", default="sim-token")
-    p.add_argument("--latency-ms", type=float, default=0.0)
-    p.add_argument("--error-rate-5xx", type=float, default=0.0)
-    p.add_argument("--rate-429", type=float, default=0.0)
     p.add_argument(
         "--no-ratelimit-headers", action="store_true", help="send 429s without ratelimit-* headers"
     )
     p.add_argument("--rate-limit-per-minute", type=int, default=None, help="enforce a real per-minute budget")
     p.add_argument("--drop-rate", type=float, default=0.0)
-    p.add_argument("--malformed-rate", type=float, default=0.0)
     p.add_argument("--fault-seed", type=int, default=0)
     p.add_argument("--cache-limit", type=int, default=DEFAULT_CACHE_LIMIT, help="serialized incidents kept")
     p.add_argument(
@@ -80,29 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     sim = PagerDutySimulator(store, config, host=args.host, port=args.port)
     url = sim.start()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
+    stop_on_sigterm()
     print(f"PagerDuty simulator listening on {url}", flush=True)
     print(f"token: {config.token}  (Authorization: Token token={config.token})", flush=True)
     print(f"generated {len(store)} incidents in {gen_s:.2f}s; services:", flush=True)
     for svc in store.find_services():
         print(f"  {svc.id}  {svc.name:<24} {store.count(svc.id):>8} incidents", flush=True)
     print(f"control plane: {url}/_sim/info  {url}/_sim/stats  {url}/_sim/faults", flush=True)
-    if args.ready_file is not None:
-        info = {"url": url, "token": config.token, "pid": os.getpid()}
-        tmp = args.ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info))
-        tmp.replace(args.ready_file)
-    try:
-        sim.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    return 0
+    return serve_in_foreground(sim, args.ready_file, {"url": url, "token": config.token})
 
 
 if __name__ == "__main__":

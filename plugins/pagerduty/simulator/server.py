@@ -10,8 +10,8 @@ offset + limit <= 10,000 rule as /incidents) with one deliberate difference: the
 ``sort_by=created_at:desc`` gives PagerDuty's order. Other include[] values (channels, teams) and
 time_zone are accepted and ignored (times are UTC); date_range is not a log_entries parameter and is ignored.
 
-Built on ``http.server.ThreadingHTTPServer`` with a hand-written router: no framework overhead, one thread
-per keep-alive connection, and full control over the socket so the "drop" fault really closes it.
+The HTTP plumbing (keep-alive, connection tracking, drop, lifecycle) is ``core.testing.simserver``'s; this
+module holds what is PagerDuty's: routes, error envelopes, ratelimit-* headers, the control plane.
 """
 
 from __future__ import annotations
@@ -20,16 +20,25 @@ import fnmatch
 import json
 import random
 import re
-import socket
 import threading
 import time
 import traceback
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, fields
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+
+from core.testing.simserver import (
+    FAULTS,
+    Headers,
+    Reply,
+    RequestStats,
+    SimHandler,
+    SimulatorBase,
+    WindowCounter,
+    draw_fault,
+    malformed,
+)
 
 from .data import STATUSES, Store, add_months, fmt_ts, generate, parse_iso
 
@@ -39,7 +48,6 @@ MAX_OFFSET_PLUS_LIMIT = 10_000
 MAX_WINDOW_MONTHS = 6
 DEFAULT_WINDOW_MONTHS = 1
 RATE_LIMIT_CEILING = 960  # PagerDuty's documented per-minute REST budget, echoed in ratelimit-limit
-FAULTS = ("drop", "malformed", "429", "500", "502", "503", "504")
 ABILITIES = [
     "sso", "advanced_reports", "teams", "read_only_users", "team_responders", "service_support_hours",
     "urgencies", "manage_schedules", "manage_api_keys", "coordinated_responding", "event_rules",
@@ -49,9 +57,6 @@ _RATE_KNOBS = ("error_rate_5xx", "error_html_fraction", "rate_429", "drop_rate",
 _JSON = "application/json; charset=utf-8"
 _HTML = "text/html; charset=utf-8"
 _NUMBER_PATH = re.compile(r"^/_sim/incidents/(\d+)(?:/(status|priority|urgency))?$")
-
-Headers = dict[str, str]
-Reply = tuple[int, bytes, Headers]
 
 
 class _Invalid(Exception):
@@ -161,14 +166,12 @@ class SimConfig:
         return asdict(self)
 
 
-class SimStats:
-    """Request counters (API paths only, not /_sim) so tests can assert how a client behaved."""
+class SimStats(RequestStats):
+    """Request counters (API paths only, not /_sim) so tests can assert how a client behaved; by_path is
+    keyed by route template, and the log keeps the most recent ``log_size`` requests."""
 
     def __init__(self, log_size: int = 2000) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.by_path: Counter[str] = Counter()
-        self.by_status: Counter[str] = Counter()
+        super().__init__()
         self.by_fault: Counter[str] = Counter()
         self.log: deque[dict[str, Any]] = deque(maxlen=log_size)
 
@@ -176,149 +179,50 @@ class SimStats:
         self, method: str, route: str, path: str, query: str, status: int | None, fault: str | None
     ) -> None:
         """Count one answered (or dropped: status None) request."""
-        key = "dropped" if status is None else str(status)
         with self._lock:
-            self.requests += 1
-            self.by_path[route] += 1
-            self.by_status[key] += 1
+            self._count(route, status)
             if fault:
                 self.by_fault[fault] += 1
             self.log.append(
                 {"method": method, "path": path, "query": query, "status": status, "fault": fault}
             )
 
-    def snapshot(self) -> dict[str, Any]:
-        """A consistent copy, JSON-ready (status keys are strings; a dropped request counts as "dropped")."""
-        with self._lock:
-            return {
-                "requests": self.requests,
-                "by_path": dict(self.by_path),
-                "by_status": dict(self.by_status),
-                "by_fault": dict(self.by_fault),
-            }
+    def _snapshot(self) -> dict[str, Any]:
+        return {**super()._snapshot(), "by_fault": dict(self.by_fault)}
 
     def requests_log(self) -> list[dict[str, Any]]:
         """The most recent requests, oldest first."""
         with self._lock:
             return list(self.log)
 
-    def reset(self) -> None:
-        """Zero everything, e.g. between the warm-up and the measured part of a benchmark."""
-        with self._lock:
-            self.requests = 0
-            self.by_path.clear()
-            self.by_status.clear()
-            self.by_fault.clear()
-            self.log.clear()
+    def _reset(self) -> None:
+        super()._reset()
+        self.by_fault.clear()
+        self.log.clear()
 
 
-# --------------------------------------------------------------------------------------------- HTTP plumbing
+class _Handler(SimHandler):
+    """PagerDuty's server name and JSON content type; DELETE is routed too (the /_sim/faults reset)."""
 
-
-class _Server(ThreadingHTTPServer):
-    """Tracks live connections so stop() can close idle keep-alive sockets instead of leaking threads."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-    def __init__(self, address: tuple[str, int], sim: PagerDutySimulator) -> None:
-        self.sim = sim
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def close_all_connections(self) -> None:
-        """Shut down every open client socket; their handler threads then exit on EOF."""
-        with self.connections_lock:
-            conns = list(self.connections)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Thin adapter: parses the request line/headers (stdlib) and hands off to the simulator."""
-
-    protocol_version = "HTTP/1.1"
     server_version = "PagerDutySimulator/1.0"
-    disable_nagle_algorithm = True
-    timeout = 120  # idle keep-alive connections are eventually reaped
-
-    def setup(self) -> None:
-        """Register the connection for stop()."""
-        super().setup()
-        srv = cast(_Server, self.server)
-        with srv.connections_lock:
-            srv.connections.add(self.connection)
-
-    def finish(self) -> None:
-        """Unregister; tolerate sockets we shut down ourselves."""
-        srv = cast(_Server, self.server)
-        with srv.connections_lock:
-            srv.connections.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
-    def do_GET(self) -> None:
-        """Dispatch."""
-        cast(_Server, self.server).sim.handle(self, "GET")
-
-    def do_POST(self) -> None:
-        """Dispatch."""
-        cast(_Server, self.server).sim.handle(self, "POST")
-
-    def do_PUT(self) -> None:
-        """Dispatch."""
-        cast(_Server, self.server).sim.handle(self, "PUT")
+    content_type = _JSON
 
     def do_DELETE(self) -> None:
         """Dispatch."""
-        cast(_Server, self.server).sim.handle(self, "DELETE")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence per-request stderr logging (it would dominate benchmark time); use stats instead."""
-
-    def send(
-        self, status: int, body: bytes, content_type: str = _JSON, headers: Headers | None = None
-    ) -> None:
-        """Status line, headers and body in a single write (no Nagle/delayed-ACK stalls on keep-alive)."""
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = "Unknown"
-        lines = [
-            f"HTTP/1.1 {status} {reason}",
-            f"Server: {self.server_version}",
-            f"Content-Type: {content_type}",
-            f"Content-Length: {len(body)}",
-        ]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        if self.close_connection:
-            lines.append("Connection: close")
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-
-    def drop(self) -> None:
-        """Close the socket without answering: the client sees a disconnect, not an HTTP error."""
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        self.dispatch("DELETE")
 
 
 # --------------------------------------------------------------------------------------------- simulator
 
 
-class PagerDutySimulator:
+class PagerDutySimulator(SimulatorBase):
     """In-process (background thread) or foreground PagerDuty REST v2 simulator.
 
     ``store`` defaults to ``generate(1000, 5, seed=0)``; ``config`` to ``SimConfig()`` (token "sim-token").
     """
+
+    handler_class = _Handler
+    thread_name = "pd-sim"
 
     def __init__(
         self,
@@ -329,75 +233,14 @@ class PagerDutySimulator:
         port: int = 0,
         log_size: int = 2000,
     ) -> None:
+        super().__init__(host=host, port=port)
         self.store = store if store is not None else generate(1000, 5, seed=0)
         self.config = config if config is not None else SimConfig()
         self.stats = SimStats(log_size)
-        self.host = host
-        self.port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
         self._rng_seed = self.config.seed
-        self._window_start = 0
-        self._window_count = 0
-
-    # -- lifecycle ------------------------------------------------------------------------------------
-
-    def start(self) -> str:
-        """Bind (a free port unless one was given), serve from a daemon thread, return the base URL."""
-        if self._server is not None:
-            return self.url
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="pd-sim", daemon=True
-        )
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        """Stop accepting, close open keep-alive connections, release the port."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.close_all_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def serve_forever(self) -> None:
-        """Foreground mode for the CLI: blocks until KeyboardInterrupt."""
-        self.start()
-        try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(timeout=0.5)
-        finally:
-            self.stop()
-
-    def __enter__(self) -> PagerDutySimulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. http://127.0.0.1:54321 (only valid once started)."""
-        if self._server is None:
-            raise RuntimeError("simulator is not running; call start()")
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def open_connections(self) -> int:
-        """Client connections currently held open (keep-alive checks in tests)."""
-        if self._server is None:
-            return 0
-        with self._server.connections_lock:
-            return len(self._server.connections)
+        self._minutes = WindowCounter()
 
     @property
     def headers(self) -> dict[str, str]:
@@ -429,16 +272,7 @@ class PagerDutySimulator:
             if cfg.seed != self._rng_seed:
                 self._rng = random.Random(cfg.seed)
                 self._rng_seed = cfg.seed
-            rnd = self._rng.random
-            if cfg.drop_rate > 0 and rnd() < cfg.drop_rate:
-                return "drop"
-            if cfg.error_rate_5xx > 0 and rnd() < cfg.error_rate_5xx:
-                return self._rng.choice(("500", "502", "503"))
-            if cfg.rate_429 > 0 and rnd() < cfg.rate_429:
-                return "429"
-            if cfg.malformed_rate > 0 and rnd() < cfg.malformed_rate:
-                return "malformed"
-            return None
+            return draw_fault(self._rng, cfg)
 
     def _html_error(self) -> bool:
         with self._lock:
@@ -458,13 +292,8 @@ class PagerDutySimulator:
         if not limit:
             return None
         now = time.time()
-        with self._lock:
-            window = int(now // 60) * 60
-            if window != self._window_start:
-                self._window_start, self._window_count = window, 0
-            self._window_count += 1
-            count = self._window_count
-        if count <= limit:
+        window = int(now // 60) * 60
+        if self._minutes.hit(window) <= limit:
             return None
         headers: Headers = {}
         if self.config.rate_limit_headers:
@@ -473,11 +302,9 @@ class PagerDutySimulator:
 
     # -- request handling -----------------------------------------------------------------------------
 
-    def handle(self, h: _Handler, method: str) -> None:
+    def handle(self, h: SimHandler, method: str) -> None:
         """Entry point per request: control plane, or faults + API + stats."""
-        split = urlsplit(h.path)
-        path = split.path.rstrip("/") or "/"
-        query = parse_qs(split.query, keep_blank_values=True)
+        path, raw_query, query = h.target()
         body = b""
         length = h.headers.get("Content-Length")
         if length:
@@ -500,12 +327,12 @@ class PagerDutySimulator:
         if self.config.latency_ms > 0:
             time.sleep(self.config.latency_ms / 1000)
         if fault == "drop":
-            self.stats.record(method, route, path, split.query, None, fault)
+            self.stats.record(method, route, path, raw_query, None, fault)
             h.drop()
             return
         if fault is not None and fault != "malformed":
             status, content, ctype, headers = self._fault_reply(int(fault))
-            self.stats.record(method, route, path, split.query, status, fault)
+            self.stats.record(method, route, path, raw_query, status, fault)
             h.send(status, content, ctype, headers)
             return
         try:
@@ -515,10 +342,10 @@ class PagerDutySimulator:
             status, content, headers = 500, error_body("Internal Server Error", 500, ["simulator bug"]), {}
             fault = "internal"
         if fault == "malformed" and status == 200:
-            content = content[: max(1, len(content) // 2)]  # any proper prefix of a JSON object is invalid
+            content = malformed(content)
         elif fault == "malformed":
             fault = None  # only successful bodies get corrupted; errors pass through untouched
-        self.stats.record(method, route, path, split.query, status, fault)
+        self.stats.record(method, route, path, raw_query, status, fault)
         h.send(status, content, _JSON, headers)
 
     def _fault_reply(self, status: int) -> tuple[int, bytes, str, Headers]:
@@ -532,7 +359,7 @@ class PagerDutySimulator:
             return status, html.encode(), _HTML, {}
         return status, error_body(phrase, status, ["Simulated server error"]), _JSON, {}
 
-    def _api(self, method: str, path: str, query: dict[str, list[str]], h: _Handler) -> Reply:
+    def _api(self, method: str, path: str, query: dict[str, list[str]], h: SimHandler) -> Reply:
         auth = (h.headers.get("Authorization") or "").strip()
         match = re.fullmatch(r"Token token=(\S+)", auth)
         if match is None or match.group(1) != self.config.token:

@@ -1,0 +1,352 @@
+"""HTTP plumbing shared by the plugins' API simulators, so each plugin only writes its routes and data.
+
+Built on ``http.server.ThreadingHTTPServer`` with a hand-written response writer: no framework overhead,
+one thread per keep-alive connection, and full control over the socket so a "drop" fault really closes
+it. A simulator subclasses ``SimulatorBase`` (lifecycle, connection tracking) and implements ``handle``;
+its handler subclasses ``SimHandler`` to name itself (``server_version``) and its default content type.
+The CLI helpers give every ``python -m plugins.<name>.simulator`` the same ready-file and signal handling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import threading
+from collections import Counter
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType
+from typing import Any, ClassVar, Protocol, Self, cast
+from urllib.parse import parse_qs, urlsplit
+
+FAULTS = ("drop", "malformed", "429", "500", "502", "503", "504")
+"""Every injectable fault: close the socket, truncate a 2xx body, or answer with that status."""
+
+Headers = dict[str, str]
+Reply = tuple[int, bytes, Headers]
+Query = dict[str, list[str]]
+
+
+# --------------------------------------------------------------------------------------------- faults
+
+
+class FaultRates(Protocol):
+    """The per-request probabilities ``draw_fault`` reads (a simulator's config dataclass has them)."""
+
+    drop_rate: float
+    error_rate_5xx: float
+    rate_429: float
+    malformed_rate: float
+
+
+def draw_fault(rng: random.Random, rates: FaultRates) -> str | None:
+    """One random fault (or None) for a request.
+
+    The draw order is fixed and a zero rate draws nothing, so a seed replays the same fault sequence
+    whatever the other knobs are. The caller holds the lock guarding ``rng``.
+    """
+    rnd = rng.random
+    if rates.drop_rate > 0 and rnd() < rates.drop_rate:
+        return "drop"
+    if rates.error_rate_5xx > 0 and rnd() < rates.error_rate_5xx:
+        return rng.choice(("500", "502", "503"))
+    if rates.rate_429 > 0 and rnd() < rates.rate_429:
+        return "429"
+    if rates.malformed_rate > 0 and rnd() < rates.malformed_rate:
+        return "malformed"
+    return None
+
+
+def malformed(content: bytes) -> bytes:
+    """Corrupt a JSON body: any proper prefix of a JSON object or array is invalid JSON."""
+    return content[: max(1, len(content) // 2)]
+
+
+class WindowCounter:
+    """Requests counted per fixed time window and key, for simulated rate-limit budgets (a real 429)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[int, int]] = {}  # key -> (window start, count)
+
+    def hit(self, window: int, key: str = "") -> int:
+        """Count one request in ``window`` (its start time) and return the count so far, this one included."""
+        with self._lock:
+            start, count = self._windows.get(key, (window, 0))
+            if start != window:
+                count = 0
+            count += 1
+            self._windows[key] = (window, count)
+        return count
+
+
+# --------------------------------------------------------------------------------------------- stats
+
+
+class RequestStats:
+    """The counters every simulator's stats share, under one lock; subclasses add their own fields.
+
+    Subclasses record while holding ``_lock`` (so their extra fields change atomically with these) and
+    extend ``_snapshot``/``_reset``, which run under it too.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.by_path: Counter[str] = Counter()
+        self.by_status: Counter[str] = Counter()
+
+    def _count(self, path_key: str, status: int | None) -> None:
+        """Count one answered request, or a dropped one (status None, counted as "dropped")."""
+        self.requests += 1
+        self.by_path[path_key] += 1
+        self.by_status["dropped" if status is None else str(status)] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent copy, JSON-ready (status keys are strings)."""
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"requests": self.requests, "by_path": dict(self.by_path), "by_status": dict(self.by_status)}
+
+    def reset(self) -> None:
+        """Zero everything, e.g. between the warm-up and the measured part of a benchmark."""
+        with self._lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        self.requests = 0
+        self.by_path.clear()
+        self.by_status.clear()
+
+
+# --------------------------------------------------------------------------------------------- HTTP plumbing
+
+
+class SimServer(ThreadingHTTPServer):
+    """Tracks live connections so stop() can close idle keep-alive sockets instead of leaking threads."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], sim: SimulatorBase, handler: type[SimHandler]) -> None:
+        self.sim = sim
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def close_all_connections(self) -> None:
+        """Shut down every open client socket; their handler threads then exit on EOF."""
+        with self.connections_lock:
+            conns = list(self.connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class SimHandler(BaseHTTPRequestHandler):
+    """Thin adapter: the stdlib parses the request line and headers, the simulator's ``handle`` answers.
+
+    Dispatches GET, POST and PUT; a subclass whose API has DELETE adds ``do_DELETE`` calling ``dispatch``
+    (without it the stdlib answers 501, as an API without the method would refuse it).
+    """
+
+    protocol_version = "HTTP/1.1"
+    server_version = "APISimulator/1.0"
+    content_type = "application/json"  # default for send(); subclasses match their API's exact header
+    disable_nagle_algorithm = True
+    timeout = 120  # idle keep-alive connections are eventually reaped
+
+    def setup(self) -> None:
+        """Register the connection for stop()."""
+        super().setup()
+        srv = cast(SimServer, self.server)
+        with srv.connections_lock:
+            srv.connections.add(self.connection)
+
+    def finish(self) -> None:
+        """Unregister; tolerate sockets we shut down ourselves."""
+        srv = cast(SimServer, self.server)
+        with srv.connections_lock:
+            srv.connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def dispatch(self, method: str) -> None:
+        """Hand the request to the simulator."""
+        cast(SimServer, self.server).sim.handle(self, method)
+
+    def do_GET(self) -> None:
+        """Dispatch."""
+        self.dispatch("GET")
+
+    def do_POST(self) -> None:
+        """Dispatch."""
+        self.dispatch("POST")
+
+    def do_PUT(self) -> None:
+        """Dispatch."""
+        self.dispatch("PUT")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence per-request stderr logging (it would dominate benchmark time); use stats instead."""
+
+    def target(self) -> tuple[str, str, Query]:
+        """(path without trailing slash, raw query string, parsed query keeping blank values)."""
+        split = urlsplit(self.path)
+        return split.path.rstrip("/") or "/", split.query, parse_qs(split.query, keep_blank_values=True)
+
+    def send(
+        self, status: int, body: bytes, content_type: str | None = None, headers: Headers | None = None
+    ) -> None:
+        """Status line, headers and body in a single write (no Nagle/delayed-ACK stalls on keep-alive)."""
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Unknown"
+        lines = [
+            f"HTTP/1.1 {status} {reason}",
+            f"Server: {self.server_version}",
+            f"Content-Type: {content_type or self.content_type}",
+            f"Content-Length: {len(body)}",
+        ]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if self.close_connection:
+            lines.append("Connection: close")
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+
+    def drop(self) -> None:
+        """Close the socket without answering: the client sees a disconnect, not an HTTP error."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class SimulatorBase:
+    """Lifecycle of a simulator: in-process (background thread), foreground, or as a context manager."""
+
+    handler_class: ClassVar[type[SimHandler]] = SimHandler
+    thread_name: ClassVar[str] = "api-sim"
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._server: SimServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def handle(self, h: SimHandler, method: str) -> None:
+        """Answer one request (called on the connection's thread); the plugin's API lives here."""
+        raise NotImplementedError
+
+    def start(self) -> str:
+        """Bind (a free port unless one was given), serve from a daemon thread, return the base URL."""
+        if self._server is not None:
+            return self.url
+        self._server = SimServer((self.host, self.port), self, self.handler_class)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=self.thread_name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop accepting, close open keep-alive connections, release the port."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_all_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def serve_forever(self) -> None:
+        """Foreground mode for the CLI: blocks until KeyboardInterrupt."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:54321 (only valid once started)."""
+        if self._server is None:
+            raise RuntimeError("simulator is not running; call start()")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections currently held open (keep-alive checks in tests)."""
+        if self._server is None:
+            return 0
+        with self._server.connections_lock:
+            return len(self._server.connections)
+
+
+# --------------------------------------------------------------------------------------------- CLI
+
+
+def add_common_arguments(p: argparse.ArgumentParser, *, port: int) -> None:
+    """The flags every simulator CLI has: where to listen and the shared fault knobs."""
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=port, help="0 picks a free port")
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--error-rate-5xx", type=float, default=0.0)
+    p.add_argument("--rate-429", type=float, default=0.0)
+    p.add_argument("--malformed-rate", type=float, default=0.0)
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM behave like Ctrl-C, so a terminated simulator closes its sockets and exits 0."""
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+
+
+def write_ready_file(path: Path, info: dict[str, Any]) -> None:
+    """Write ``info`` plus our pid as JSON, atomically (rename), so a poller never reads half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**info, "pid": os.getpid()}))
+    tmp.replace(path)
+
+
+def serve_in_foreground(sim: SimulatorBase, ready_file: Path | None, info: dict[str, Any]) -> int:
+    """Announce readiness (if asked), serve until SIGINT (or SIGTERM, see stop_on_sigterm), exit code 0."""
+    if ready_file is not None:
+        write_ready_file(ready_file, info)
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
