@@ -188,17 +188,19 @@ class _BulkPlan:
             name: (d.arg(None) if d.is_callable else d.arg)  # type: ignore[union-attr]
             for name, d in self.defaults.items()
         }
-        pairs = list(zip(self.order, self.processors, strict=True))
-
-        def value(row: Mapping[str, Any], name: str, proc: Any) -> Any:
-            v = row[name] if name in row else extra.get(name)
-            return proc(v) if proc is not None and v is not None else v
-
+        # one tight comprehension per batch: this loop runs for every value written
+        getters = [(n, p, extra.get(n)) for n, p in zip(self.order, self.processors, strict=True)]
         params: list[Any]
         if self.positional:
-            params = [tuple(value(row, n, p) for n, p in pairs) for row in chunk]
+            params = [
+                tuple([v if (v := row.get(n, d)) is None or p is None else p(v) for n, p, d in getters])
+                for row in chunk
+            ]
         else:
-            params = [{n: value(row, n, p) for n, p in pairs} for row in chunk]
+            params = [
+                {n: (v if (v := row.get(n, d)) is None or p is None else p(v)) for n, p, d in getters}
+                for row in chunk
+            ]
         conn = self.session.connection()
         conn.exec_driver_sql(self.sql, params)
 
