@@ -51,6 +51,8 @@ class DoraPlugin(Plugin):
     description = "DORA stage of a project: incidents from issues, incident → deployment links"
     connection_model = ConnectionBase
     options_model = DoraOptions
+    # the dashboard page holds no data (its API calls carry the key), so browsers may load it
+    public_paths: ClassVar[list[str]] = ["^/dashboard$"]
     subtasks: ClassVar[list[Subtask]] = [
         Subtask(
             "rebuildIncidents",
