@@ -1,15 +1,15 @@
 """The DORA stage's own table: a project's deployments as its last run saw them.
 
-Linking looks up "the latest deployment finished at or before this instant" once per
-incident; an index on (project, finished_date) turns that into one B-tree descent on both
-backends, where a window function over all events is quadratic on MariaDB.
+Linking needs "the latest deployment finished at or before this instant" for every incident.
+It counts deployments in one sorted pass over deployments and incidents; the count is the
+`ordinal` of the deployment wanted, found through an index on (project, ordinal).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,3 +28,4 @@ class DoraDeployment(Base):
     project_name: Mapped[str] = mapped_column(String(255), primary_key=True)
     deployment_id: Mapped[str] = mapped_column(BinaryId, primary_key=True)
     finished_date: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ordinal: Mapped[int | None] = mapped_column(BigInteger())  # rank by (finished_date, deployment_id)

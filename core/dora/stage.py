@@ -185,10 +185,12 @@ def link_incidents(db: Database, project: str) -> LinkResult:
         params.update(_now_params(project))
         # the project's deployments, indexed by finish time, for one lookup per incident
         s.execute(text(f"DELETE FROM {SCRATCH} WHERE project_name = :project"), params)
+        order = f"dep.finished_date, {d.binary('dep.deployment_id')}"
         s.execute(
             text(
-                f"INSERT INTO {SCRATCH} (project_name, deployment_id, finished_date) "
-                f"SELECT :project, dep.deployment_id, dep.finished_date FROM ({deployments(windowed=False)}) dep"
+                f"INSERT INTO {SCRATCH} (project_name, deployment_id, finished_date, ordinal) "
+                f"SELECT :project, dep.deployment_id, dep.finished_date, ROW_NUMBER() OVER (ORDER BY {order}) "
+                f"FROM ({deployments(windowed=False)}) dep"
             ),
             params,
         )
@@ -245,9 +247,10 @@ def _time_sql(predicate: str, window: str) -> str:
     """The time rule as one sort: deployments and incidents in time order, a running count.
 
     An incident's running count of deployments (deployments first at equal instants, so
-    "at or before") is the ordinal of the latest deployment before it, with deployments
+    "at or before") is the `ordinal` of the latest deployment before it, deployments being
     numbered by (finish, id): ties go to the greatest id. A running SUM stays linear on
-    every backend (a running MAX or a per-incident range lookup does not on MariaDB).
+    every backend (a running MAX or a per-incident range lookup does not on MariaDB), and
+    the ordinal is an indexed lookup (a join on a computed rank is not, on SQLite).
     """
     return f"""
         INSERT INTO {PIDR} (id, project_name, deployment_id, link_type,
@@ -268,11 +271,7 @@ def _time_sql(predicate: str, window: str) -> str:
                   AND NOT EXISTS (SELECT 1 FROM {PIDR} e WHERE e.id = i.id AND e.project_name = :project)
             ) ev
         ) x
-        JOIN (
-            SELECT deployment_id, finished_date,
-                ROW_NUMBER() OVER (ORDER BY finished_date, deployment_id) AS n
-            FROM {SCRATCH} WHERE project_name = :project
-        ) nd ON nd.n = x.n
+        JOIN {SCRATCH} nd ON nd.project_name = :project AND nd.ordinal = x.n
         WHERE x.kind = 1 {window}
     """
 
