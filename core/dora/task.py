@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from core.dora.stage import link_incidents, rebuild_incidents
 from core.plugin import ConnectionBase, Plugin, Subtask, TaskContext, TaskOptions
+
+
+class NoConnection(ConnectionBase):
+    """The dora task type reads the database only: refuse to store connections for it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse(cls, _: object) -> object:
+        raise ValueError("the dora task type has no connections; create a project instead (POST /projects)")
 
 
 class DoraOptions(TaskOptions):
@@ -49,7 +58,7 @@ def _link(ctx: TaskContext) -> None:
 class DoraPlugin(Plugin):
     name = "dora"
     description = "DORA stage of a project: incidents from issues, incident → deployment links"
-    connection_model = ConnectionBase
+    connection_model = NoConnection
     options_model = DoraOptions
     # the dashboard page holds no data (its API calls carry the key), so browsers may load it
     public_paths: ClassVar[list[str]] = ["^/dashboard$"]

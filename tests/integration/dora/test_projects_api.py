@@ -208,3 +208,8 @@ def test_the_dora_task_runs_like_any_plugin_task(ctx: AppContext, api: httpx.Cli
     assert [s.name for s in ctx.registry.get("dora").subtasks] == ["rebuildIncidents", "linkIncidents"]
     plugins = {p["plugin"] for p in api.get("/plugins").json()}
     assert "dora" in plugins
+
+
+def test_the_dora_task_type_takes_no_connections(api: httpx.Client) -> None:
+    r = api.post("/plugins/dora/connections", json={"name": "x"})
+    assert r.status_code == 400 and "POST /projects" in r.text
