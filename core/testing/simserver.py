@@ -16,6 +16,7 @@ import random
 import signal
 import socket
 import threading
+from abc import ABC, abstractmethod
 from collections import Counter
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -235,7 +236,7 @@ class SimHandler(BaseHTTPRequestHandler):
             pass
 
 
-class SimulatorBase:
+class SimulatorBase(ABC):
     """Lifecycle of a simulator: in-process (background thread), foreground, or as a context manager."""
 
     handler_class: ClassVar[type[SimHandler]] = SimHandler
@@ -247,9 +248,9 @@ class SimulatorBase:
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def handle(self, h: SimHandler, method: str) -> None:
         """Answer one request (called on the connection's thread); the plugin's API lives here."""
-        raise NotImplementedError
 
     def start(self) -> str:
         """Bind (a free port unless one was given), serve from a daemon thread, return the base URL."""
