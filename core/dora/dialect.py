@@ -59,6 +59,10 @@ class Dialect:
         """'YYYY-MM' of a timestamp or day."""
         return f"DATE_FORMAT({ts}, '%Y-%m')" if self.mysql else f"strftime('%Y-%m', {ts})"
 
+    def stored_month(self, column: str) -> str:
+        """'YYYY-MM' of a stored timestamp column: SQLite keeps ISO text, so a prefix will do."""
+        return self.month_key(column) if self.mysql else f"substr({column}, 1, 7)"
+
     def year_div_6(self, day: str) -> str:
         """DevLake's `DATE_FORMAT(month, '%Y-%m') DIV 6`: MySQL reads '2024-03' as 2024."""
         if self.mysql:

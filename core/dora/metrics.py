@@ -125,12 +125,11 @@ class ReportBuilder:
     # -- the report --------------------------------------------------------------------
     def build(self) -> dict[str, Any]:
         w, agg = self.window, self.aggregate
-        failures = self.q.change_failures(w)
+        figures = self.q.deployment_figures(w, agg, six_months=self.report == "2021")
+        failures, counts, days = figures.failures, figures.counts, figures.frequency
+        six = days.get("s:*") if self.report == "2021" else None
         restore = self.q.time_to_restore(w, agg)
         recovery = self.q.recovery_time(w, agg)
-        days = self.q.deployment_days(w, agg)
-        six = self.q.six_month_days(w, agg) if self.report == "2021" else None
-        counts = self.q.deployment_counts(w)
         total = (sum(v[0] for v in failures.values()), sum(v[1] for v in failures.values()))
         all_counts = (sum(v[0] for v in counts.values()), sum(v[1] for v in counts.values()))
         monthly = []

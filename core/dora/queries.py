@@ -6,7 +6,8 @@ whose `percent_rank()` is at most 0.5 (the lower median); p90 likewise at 0.9; m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -27,11 +28,9 @@ class Bucket:
 
 
 def _run(s: Session, sql: str, params: dict[str, Any]) -> list[Any]:
-    stmt = text(sql)
-    typed = [bindparam(n, type_=UTCDateTime()) for n in ("lo", "hi") if f":{n}" in sql]
-    if typed:
-        stmt = stmt.bindparams(*typed)
-    return list(s.execute(stmt, params))
+    """Run SQL text; datetime parameters are typed so SQLite compares them in its stored format."""
+    typed = [bindparam(k, type_=UTCDateTime()) for k, v in params.items() if isinstance(v, datetime)]
+    return list(s.execute(text(sql).bindparams(*typed), params))
 
 
 def aggregate_sql(values: str, aggregate: str, *, upper_median: bool = False) -> str:
@@ -52,8 +51,48 @@ def aggregate_sql(values: str, aggregate: str, *, upper_median: bool = False) ->
     """
 
 
-def _buckets(rows: list[Any]) -> dict[str, Bucket]:
-    return {str(r.bucket): Bucket(int(r.n), None if r.value is None else float(r.value)) for r in rows}
+def histogram_sql(values: str, aggregate: str) -> str:
+    """(bucket, n, value) per month and for '*' (the whole period), from one scan of the rows.
+
+    Rows are first counted per (month, value); a value's percent_rank is then the number of
+    smaller values over (count - 1), from running sums over that much smaller histogram —
+    the same figure as PERCENT_RANK() over the rows, without sorting every row twice. The
+    test `less <= q * (total - 1)` is exact on both backends (no division). Mean: the
+    month's AVG, and the period's from the months' sums and counts.
+    """
+    if aggregate == "mean":
+        return f"""
+            SELECT bucket, COUNT(*) AS n, AVG(v) AS value, SUM(v) AS s, COUNT(v) AS c
+            FROM ({values}) x GROUP BY bucket
+        """
+    q = QUANTILE[aggregate]
+    frame = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    return f"""
+        WITH h AS (SELECT bucket, v, COUNT(*) AS n FROM ({values}) x GROUP BY bucket, v),
+        hm AS (
+            SELECT bucket, v, n, SUM(n) OVER (PARTITION BY bucket ORDER BY v {frame}) - n AS less,
+                   SUM(n) OVER (PARTITION BY bucket) AS total
+            FROM h
+        ),
+        g AS (SELECT v, SUM(n) AS n FROM h GROUP BY v),
+        gm AS (SELECT v, n, SUM(n) OVER (ORDER BY v {frame}) - n AS less, SUM(n) OVER () AS total FROM g)
+        SELECT bucket, SUM(n) AS n, MAX(CASE WHEN less <= {q} * (total - 1) THEN v END) AS value,
+               NULL AS s, NULL AS c
+        FROM hm GROUP BY bucket
+        UNION ALL
+        SELECT '*', SUM(n), MAX(CASE WHEN less <= {q} * (total - 1) THEN v END), NULL, NULL FROM gm
+    """
+
+
+@dataclass
+class DeploymentFigures:
+    """Per month: `failures` (deployments, failed) in [from, to); `counts` (deployments,
+    deployment days) over whole days; `frequency` buckets 'w:*', 'w:<month>', 'm:*',
+    'm:<month>' and 's:*' (deployment days per week, month, six months)."""
+
+    failures: dict[str, tuple[int, int]] = field(default_factory=dict)
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    frequency: dict[str, Bucket] = field(default_factory=dict)
 
 
 class MetricQueries:
@@ -71,28 +110,12 @@ class MetricQueries:
     def _params(self, window: Window, **extra: Any) -> dict[str, Any]:
         return {"project": self.project, "lo": window.start, "hi": window.end, **self.filter_params, **extra}
 
-    # -- change failure rate -------------------------------------------------------------
-    def change_failures(self, window: Window) -> dict[str, tuple[int, int]]:
-        """{month: (deployments, deployments with ≥ 1 linked incident)} by deployment finish."""
-        d = self.d
-        sql = f"""
-            SELECT {d.month_key("dep.finished_date")} AS bucket, COUNT(*) AS deployments,
-                SUM(CASE WHEN EXISTS (
-                    SELECT 1 FROM {PIDR} r JOIN incidents i ON i.id = r.id
-                    WHERE r.deployment_id = dep.deployment_id AND r.project_name = :project
-                ) THEN 1 ELSE 0 END) AS failed
-            FROM ({deployments(windowed=True)}) dep
-            GROUP BY {d.month_key("dep.finished_date")}
-        """
-        rows = _run(self.s, sql, self._params(window))
-        return {str(r.bucket): (int(r.deployments), int(r.failed or 0)) for r in rows}
-
     # -- time to restore (2021) / failed deployment recovery time (2023) ----------------
     def time_to_restore(self, window: Window, aggregate: str) -> dict[str, Bucket]:
         """lead_time_minutes of incidents resolved in the period, by resolution month."""
         d = self.d
         values = f"""
-            SELECT {d.month_key("i.resolution_date")} AS bucket, i.lead_time_minutes AS v
+            SELECT {d.stored_month("i.resolution_date")} AS bucket, i.lead_time_minutes AS v
             FROM incidents i {project_incidents_join("i")}
             WHERE i.resolution_date >= :lo AND i.resolution_date < :hi AND ({self.filter_sql})
         """
@@ -102,30 +125,105 @@ class MetricQueries:
         """Minutes from the linked deployment's finish to resolution, by deployment month.
 
         As DevLake's panel: incidents resolved in the period, linked to deployments
-        finished in the period.
+        finished in the period. The rows come from `_dora_recoveries`, which the stage
+        writes from the links, the incidents and the deployments it linked to.
         """
         d = self.d
         values = f"""
-            SELECT {d.month_key("dep.finished_date")} AS bucket,
-                   {d.minutes_between("dep.finished_date", "i.resolution_date")} AS v
-            FROM incidents i
-            JOIN {PIDR} r ON r.id = i.id AND r.project_name = :project
-            JOIN ({deployments(windowed=True)}) dep ON dep.deployment_id = r.deployment_id
-            WHERE i.resolution_date >= :lo AND i.resolution_date < :hi AND ({self.filter_sql})
+            SELECT {d.stored_month("x.deployment_finished_date")} AS bucket, x.recovery_minutes AS v
+            FROM _dora_recoveries x
+            WHERE x.project_name = :project AND x.resolution_date >= :lo AND x.resolution_date < :hi
+              AND x.deployment_finished_date >= :lo AND x.deployment_finished_date < :hi
         """
         return self._with_overall(values, aggregate, window)
 
     def _with_overall(self, values: str, aggregate: str, window: Window) -> dict[str, Bucket]:
-        both = f"SELECT bucket, v FROM ({values}) a UNION ALL SELECT '*' AS bucket, v FROM ({values}) b"
-        return _buckets(_run(self.s, aggregate_sql(both, aggregate), self._params(window)))
+        """Per month, and for the whole period under '*'."""
+        rows = _run(self.s, histogram_sql(values, aggregate), self._params(window))
+        out = {
+            str(r.bucket): Bucket(int(r.n or 0), None if r.value is None else float(r.value))
+            for r in rows
+            if r.n
+        }
+        if aggregate == "mean":
+            count = sum(int(r.c) for r in rows)
+            total = sum(float(r.s) for r in rows if r.s is not None)
+            out["*"] = Bucket(sum(int(r.n) for r in rows), total / count if count else None)
+        return out
 
-    # -- deployment frequency ------------------------------------------------------------
+    # -- deployments: change failure rate and deployment frequency, in one statement -------
+    def deployment_figures(self, window: Window, aggregate: str, *, six_months: bool) -> DeploymentFigures:
+        """Everything computed from the project's deployments, reading them once.
+
+        Deployments are taken over the whole days of the period (DevLake counts deployment
+        days over calendar days); the change failure rate keeps those finished in [from, to).
+        Deployment days per week and month, as DevLake's panel: weeks start on Monday, weeks
+        and months cut by the period count as they are, empty ones included.
+        """
+        d = self.d
+        month = d.month_key("month")
+        failed = (
+            f"CASE WHEN EXISTS (SELECT 1 FROM {PIDR} r JOIN incidents i ON i.id = r.id "
+            "WHERE r.deployment_id = dep.deployment_id AND r.project_name = :project) THEN 1 ELSE 0 END"
+        )
+        frequency = f"""
+            SELECT 'w:*' AS bucket, SUM(deployed) AS v FROM per_day GROUP BY week
+            UNION ALL
+            SELECT {d.concat("'w:'", month)}, SUM(deployed) FROM per_day GROUP BY month, week
+            UNION ALL
+            SELECT 'm:*', SUM(deployed) FROM per_day GROUP BY month
+            UNION ALL
+            SELECT {d.concat("'m:'", month)}, SUM(deployed) FROM per_day GROUP BY month
+        """
+        # DevLake's 2021 figure: deployment days in rolling six-month spans, sampled as its panel does
+        spans = f"""
+            SELECT 's:*' AS bucket, s AS v FROM (
+                SELECT SUM(days_deployed) OVER (ORDER BY month ROWS BETWEEN 5 PRECEDING AND CURRENT ROW) AS s,
+                       ROW_NUMBER() OVER (PARTITION BY {d.year_div_6("month")} ORDER BY month DESC) AS rn
+                FROM (SELECT month, SUM(deployed) AS days_deployed FROM per_day GROUP BY month) m
+            ) six
+            WHERE rn % 6 = 1
+        """
+        parts = [
+            f"SELECT 'f' AS kind, bucket, n, value FROM ({aggregate_sql(frequency, aggregate)}) f",
+            f"""SELECT 'c', {d.stored_month("dep.finished_date")}, COUNT(*), SUM({failed})
+                FROM dep WHERE dep.finished_date >= :lo AND dep.finished_date < :hi
+                GROUP BY {d.stored_month("dep.finished_date")}""",
+            f"""SELECT 'd', {d.stored_month("dep.finished_date")}, COUNT(*), COUNT(DISTINCT {d.day("dep.finished_date")})
+                FROM dep GROUP BY {d.stored_month("dep.finished_date")}""",
+        ]
+        if six_months:
+            parts.append(
+                f"SELECT 's', bucket, n, value FROM ({aggregate_sql(spans, aggregate, upper_median=True)}) s"
+            )
+        sql = f"WITH {self._calendar()} " + " UNION ALL ".join(parts)
+        params = {
+            "project": self.project,
+            "lo": window.start,
+            "hi": window.end,
+            "day_lo": window.day_start,
+            "day_hi": window.day_end,
+            "first_day": window.first_day.isoformat(),
+            "ndays": window.days,
+        }
+        out = DeploymentFigures()
+        for r in _run(self.s, sql, params):
+            value = None if r.value is None else float(r.value)
+            if r.kind in ("f", "s"):
+                out.frequency[str(r.bucket)] = Bucket(int(r.n), value)
+            elif r.kind == "c":
+                out.failures[str(r.bucket)] = (int(r.n), int(value or 0))
+            else:
+                out.counts[str(r.bucket)] = (int(r.n), int(value or 0))
+        return out
+
     def _calendar(self) -> str:
-        """CTEs: `days` (every day of the period) and `per_day` (day, week, month, deployed)."""
+        """CTEs: `days` (every day of the period), `dep` (its deployments) and `per_day`."""
         d = self.d
         digits = " UNION ALL ".join(f"SELECT {n} AS n" for n in range(10))
         offset = "a.n + 10 * b.n + 100 * c.n + 1000 * e.n"
         first = "CAST(:first_day AS DATE)" if d.mysql else "date(:first_day)"
+        dep = deployments(windowed=True).replace(":lo", ":day_lo").replace(":hi", ":day_hi")
         return f"""
             digits AS ({digits}),
             days AS (
@@ -133,7 +231,7 @@ class MetricQueries:
                 FROM digits a CROSS JOIN digits b CROSS JOIN digits c CROSS JOIN digits e
                 WHERE {offset} < :ndays
             ),
-            dep AS ({deployments(windowed=True)}),
+            dep AS ({dep}),
             dep_days AS (SELECT DISTINCT {d.day("dep.finished_date")} AS day FROM dep),
             per_day AS (
                 SELECT days.day AS day, {d.week_start("days.day")} AS week, {d.month_start("days.day")} AS month,
@@ -141,58 +239,3 @@ class MetricQueries:
                 FROM days LEFT JOIN dep_days dd ON dd.day = days.day
             )
         """
-
-    def _calendar_params(self, window: Window) -> dict[str, Any]:
-        # DevLake counts whole calendar days, so deployments are taken over whole days too
-        return {
-            "project": self.project,
-            "lo": window.day_start,
-            "hi": window.day_end,
-            "first_day": window.first_day.isoformat(),
-            "ndays": window.days,
-        }
-
-    def deployment_days(self, window: Window, aggregate: str) -> dict[str, Bucket]:
-        """Deployment days per week and per month: buckets 'w:*', 'w:<month>', 'm:*', 'm:<month>'.
-
-        Weeks start on Monday (DevLake's WEEKDAY); weeks and months cut by the period count
-        as they are, with zero-deployment weeks and months included.
-        """
-        month = self.d.month_key("month")
-        values = f"""
-            SELECT 'w:*' AS bucket, SUM(deployed) AS v FROM per_day GROUP BY week
-            UNION ALL
-            SELECT {self.d.concat("'w:'", month)}, SUM(deployed) FROM per_day GROUP BY month, week
-            UNION ALL
-            SELECT 'm:*', SUM(deployed) FROM per_day GROUP BY month
-            UNION ALL
-            SELECT {self.d.concat("'m:'", month)}, SUM(deployed) FROM per_day GROUP BY month
-        """
-        sql = f"WITH {self._calendar()} {aggregate_sql(values, aggregate)}"
-        return _buckets(_run(self.s, sql, self._calendar_params(window)))
-
-    def six_month_days(self, window: Window, aggregate: str) -> Bucket:
-        """DevLake's 2021 figure: deployment days in rolling six-month spans, sampled as its panel does."""
-        d = self.d
-        values = f"""
-            SELECT '*' AS bucket, s AS v FROM (
-                SELECT SUM(days_deployed) OVER (ORDER BY month ROWS BETWEEN 5 PRECEDING AND CURRENT ROW) AS s,
-                       ROW_NUMBER() OVER (PARTITION BY {d.year_div_6("month")} ORDER BY month DESC) AS rn
-                FROM (SELECT month, SUM(deployed) AS days_deployed FROM per_day GROUP BY month) m
-            ) six
-            WHERE rn % 6 = 1
-        """
-        sql = f"WITH {self._calendar()} {aggregate_sql(values, aggregate, upper_median=True)}"
-        rows = _buckets(_run(self.s, sql, self._calendar_params(window)))
-        return rows.get("*", Bucket(0, None))
-
-    def deployment_counts(self, window: Window) -> dict[str, tuple[int, int]]:
-        """{month: (deployments, deployment days)} over whole days of the period."""
-        day = self.d.day("dep.finished_date")
-        sql = f"""
-            SELECT {self.d.month_key(day)} AS bucket, COUNT(*) AS deployments, COUNT(DISTINCT {day}) AS days
-            FROM ({deployments(windowed=True)}) dep
-            GROUP BY {self.d.month_key(day)}
-        """
-        params = {"project": self.project, "lo": window.day_start, "hi": window.day_end}
-        return {str(r.bucket): (int(r.deployments), int(r.days)) for r in _run(self.s, sql, params)}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.db import Database
 from core.dora.dialect import Dialect
 from core.dora.fragments import PIDR, deployments, project_boards, project_incidents_join
-from core.dora.models import DoraDeployment
+from core.dora.models import DoraDeployment, DoraRecovery
 from core.dora.project import load_project, sharing_filters
 from core.models import Incident, utcnow
 from core.models.base import UTCDateTime
@@ -32,6 +32,7 @@ _PROVENANCE = {
     "updated_at",
 }
 SCRATCH = DoraDeployment.__tablename__
+RECOVERIES = DoraRecovery.__tablename__
 EXPLICIT_SKEW_MS = 3_600_000  # how late a matching deployment may finish after the incident began
 # columns incidents share with issues, copied as they are
 COPIED = [c.name for c in Incident.__table__.columns if c.name not in _OWN | _PROVENANCE]
@@ -201,7 +202,28 @@ def link_incidents(db: Database, project: str) -> LinkResult:
             params["window_ms"] = round(settings.linking_window_hours * 3_600_000)
             window = f"AND {d.millis_between('nd.finished_date', 'x.created_date')} <= :window_ms"
         timed = s.execute(_typed(_time_sql(predicate, window), "now"), params).rowcount
+        _write_recoveries(s, d, params)
     return LinkResult(explicit=max(explicit, 0), time=max(timed, 0))
+
+
+def _write_recoveries(s: Session, d: Dialect, params: dict[str, Any]) -> None:
+    """Each resolved, linked incident with its deployment's finish: the recovery time's rows."""
+    s.execute(text(f"DELETE FROM {RECOVERIES} WHERE project_name = :project"), params)
+    s.execute(
+        text(
+            f"""
+            INSERT INTO {RECOVERIES} (project_name, incident_id, deployment_id, deployment_finished_date,
+                resolution_date, recovery_minutes)
+            SELECT :project, r.id, r.deployment_id, t.finished_date, i.resolution_date,
+                {d.minutes_between("t.finished_date", "i.resolution_date")}
+            FROM {PIDR} r
+            JOIN incidents i ON i.id = r.id
+            JOIN {SCRATCH} t ON t.project_name = :project AND t.deployment_id = r.deployment_id
+            WHERE r.project_name = :project AND i.resolution_date IS NOT NULL
+            """
+        ),
+        params,
+    )
 
 
 def _explicit_sql(d: Dialect, predicate: str) -> str:

@@ -20,6 +20,7 @@ from core.db import Database, upsert
 from core.dora.filters import IncidentFilter
 from core.dora.listing import list_deployments, list_incidents
 from core.dora.metrics import dora_report
+from core.dora.models import DoraDeployment, DoraRecovery
 from core.dora.stage import link_incidents, rebuild_incidents
 from core.dora.window import window_from
 from core.models import Blueprint, Project, ProjectIncidentDeploymentRelationship, ProjectMapping, utcnow
@@ -131,6 +132,8 @@ class ProjectService:
                     ProjectIncidentDeploymentRelationship.project_name == name
                 )
             )
+            for table in (DoraDeployment, DoraRecovery):  # what the stage derived for the project
+                s.execute(delete(table).where(table.project_name == name))
             s.delete(row)
             return out
 
