@@ -1,8 +1,8 @@
 """dora: indexes for the metric queries and _dora_recoveries
 
 Time to restore reads incidents by (board, resolution date): a covering index makes that a
-range scan. Change failure rate probes the relationships by deployment: covering on SQLite
-too. Recovery time reads `_dora_recoveries`, written by the stage with the links.
+range scan. Change failure rate probes the relationships by deployment: an index covering
+the key on SQLite (InnoDB's secondary indexes carry the primary key already). Recovery time reads `_dora_recoveries`, written by the stage with the links.
 
 Revision ID: 0503_dora_metric_indexes
 Revises: 0502_dora_linking_indexes
@@ -27,11 +27,12 @@ def upgrade() -> None:
         "incidents",
         ["table", "scope_id", "resolution_date", "lead_time_minutes"],
     )
-    op.create_index(
-        "ix_dora_pidr_deployment",
-        "project_incident_deployment_relationships",
-        ["deployment_id", "project_name", "id"],
-    )
+    if op.get_bind().dialect.name == "sqlite":  # InnoDB's (deployment_id) index already holds the key
+        op.create_index(
+            "ix_dora_pidr_deployment",
+            "project_incident_deployment_relationships",
+            ["deployment_id", "project_name", "id"],
+        )
     op.create_table(
         "_dora_recoveries",
         sa.Column("project_name", sa.String(length=255), nullable=False),
@@ -52,5 +53,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_dora_recoveries_resolution", table_name="_dora_recoveries")
     op.drop_table("_dora_recoveries")
-    op.drop_index("ix_dora_pidr_deployment", table_name="project_incident_deployment_relationships")
+    if op.get_bind().dialect.name == "sqlite":
+        op.drop_index("ix_dora_pidr_deployment", table_name="project_incident_deployment_relationships")
     op.drop_index("ix_dora_incidents_resolution", table_name="incidents")
