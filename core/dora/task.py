@@ -11,7 +11,8 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from core.dora.stage import link_incidents, rebuild_incidents
+from core.dora.linking import link_incidents
+from core.dora.stage import rebuild_incidents
 from core.plugin import ConnectionBase, Plugin, Subtask, TaskContext, TaskOptions
 
 

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from core.db import Database, upsert
 from core.dora.filters import IncidentFilter
+from core.dora.linking import link_incidents
 from core.dora.listing import list_deployments, list_incidents
 from core.dora.metrics import dora_report
 from core.dora.models import DoraDeployment, DoraRecovery
-from core.dora.stage import link_incidents, rebuild_incidents
+from core.dora.stage import rebuild_incidents
 from core.dora.window import window_from
 from core.models import Blueprint, Project, ProjectIncidentDeploymentRelationship, ProjectMapping, utcnow
 from core.plugin import CamelModel

@@ -22,7 +22,8 @@ from core.api.app import create_app
 from core.config import Settings
 from core.context import AppContext
 from core.db import Database
-from core.dora.stage import link_incidents, rebuild_incidents
+from core.dora.linking import link_incidents
+from core.dora.stage import rebuild_incidents
 from core.migrate import upgrade
 from core.models import BoardIssue, CicdDeploymentCommit, Issue, Project, ProjectMapping, utcnow
 from core.registry import PluginRegistry

@@ -15,7 +15,8 @@ import pytest
 from core.api.app import create_app
 from core.config import Settings
 from core.context import AppContext
-from core.dora.stage import link_incidents, rebuild_incidents
+from core.dora.linking import link_incidents
+from core.dora.stage import rebuild_incidents
 from tests.integration.dora.generate import generated
 from tests.support.live import serve_app
 

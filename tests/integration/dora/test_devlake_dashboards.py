@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from core.db import Database
+from core.dora.linking import link_incidents
 from core.dora.metrics import dora_report
-from core.dora.stage import link_incidents, rebuild_incidents
+from core.dora.stage import rebuild_incidents
 from core.dora.window import Window
 from tests.integration.dora.generate import generated
 from tests.integration.dora.grafana import expand, panel_sql, run

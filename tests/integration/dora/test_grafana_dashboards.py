@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from core.db import Database
-from core.dora.stage import link_incidents, rebuild_incidents
+from core.dora.linking import link_incidents
+from core.dora.stage import rebuild_incidents
 from core.services.projects import ProjectService
 from tests.integration.dora.generate import generated
 from tests.integration.dora.grafana import expand, panels, run

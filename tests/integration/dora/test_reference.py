@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from core.db import Database
+from core.dora.linking import link_incidents
 from core.dora.metrics import dora_report
-from core.dora.stage import link_incidents, rebuild_incidents
+from core.dora.stage import rebuild_incidents
 from core.dora.window import Window
 from tests.integration.dora.generate import generated
 from tests.integration.dora.reference import Reference, comparable, expected_report, passes

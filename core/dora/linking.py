@@ -1,0 +1,166 @@
+"""The DORA stage of a project, step two: link its incidents to the deployments behind them.
+
+Set-based on both backends: explicit links by a join on commit sha or version, the time
+rule by one sorted pass over deployments and incidents. Also writes `_dora_deployments`
+(the project's deployments, ranked) and `_dora_recoveries` (the recovery time's rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.db import Database
+from core.dora.dialect import Dialect
+from core.dora.fragments import PIDR, deployments, project_incidents_join
+from core.dora.models import DoraDeployment, DoraRecovery
+from core.dora.project import load_project
+from core.dora.stage import now_params, typed
+
+SCRATCH = DoraDeployment.__tablename__
+RECOVERIES = DoraRecovery.__tablename__
+EXPLICIT_SKEW_MS = 3_600_000  # how late a matching deployment may finish after the incident began
+
+
+@dataclass
+class LinkResult:
+    explicit: int
+    time: int
+
+    @property
+    def total(self) -> int:
+        return self.explicit + self.time
+
+
+def link_incidents(db: Database, project: str) -> LinkResult:
+    """Rebuild the project's incident → deployment links: explicit first, then the time rule.
+
+    Explicit: the incident's `commit_sha` or `version` matches a production deployment of
+    the project; the latest such deployment finished at or before the incident was created
+    wins, else the earliest one finished at most an hour after it (a rollout reports its end
+    after the new code started failing); ties go to the greatest deployment id. A match
+    only later than that cannot have caused the incident, which then falls to the time rule.
+    Time rule (DevLake's): the latest deployment of the project finished at or before the
+    incident was created, within the project's linking window if it has one; ties on the
+    finish time go to the greatest deployment id, so the result never depends on row order.
+    """
+    d = Dialect.of(db.dialect)
+    with db.session() as s:
+        settings = load_project(s, project)
+        predicate, params = settings.incident_filter.predicate("i", "flt")
+        params.update(now_params(project))
+        # the project's deployments, indexed by finish time, for one lookup per incident
+        s.execute(text(f"DELETE FROM {SCRATCH} WHERE project_name = :project"), params)
+        order = f"dep.finished_date, {d.binary('dep.deployment_id')}"
+        s.execute(
+            text(
+                f"INSERT INTO {SCRATCH} (project_name, deployment_id, finished_date, ordinal) "
+                f"SELECT :project, dep.deployment_id, dep.finished_date, ROW_NUMBER() OVER (ORDER BY {order}) "
+                f"FROM ({deployments(windowed=False)}) dep"
+            ),
+            params,
+        )
+        s.execute(text(f"DELETE FROM {PIDR} WHERE project_name = :project"), params)
+        explicit = s.execute(typed(_explicit_sql(d, predicate), "now"), params).rowcount
+        window = ""
+        if settings.linking_window_hours is not None:
+            params["window_ms"] = round(settings.linking_window_hours * 3_600_000)
+            window = f"AND {d.millis_between('nd.finished_date', 'x.created_date')} <= :window_ms"
+        timed = s.execute(typed(_time_sql(predicate, window), "now"), params).rowcount
+        _write_recoveries(s, d, params)
+    return LinkResult(explicit=max(explicit, 0), time=max(timed, 0))
+
+
+def _write_recoveries(s: Session, d: Dialect, params: dict[str, Any]) -> None:
+    """Each resolved, linked incident with its deployment's finish: the recovery time's rows."""
+    s.execute(text(f"DELETE FROM {RECOVERIES} WHERE project_name = :project"), params)
+    s.execute(
+        text(
+            f"""
+            INSERT INTO {RECOVERIES} (project_name, incident_id, deployment_id, deployment_finished_date,
+                resolution_date, recovery_minutes)
+            SELECT :project, r.id, r.deployment_id, t.finished_date, i.resolution_date,
+                {d.minutes_between("t.finished_date", "i.resolution_date")}
+            FROM {PIDR} r
+            JOIN incidents i ON i.id = r.id
+            JOIN {SCRATCH} t ON t.project_name = :project AND t.deployment_id = r.deployment_id
+            WHERE r.project_name = :project AND i.resolution_date IS NOT NULL
+            """
+        ),
+        params,
+    )
+
+
+def _explicit_sql(d: Dialect, predicate: str) -> str:
+    def match(column: str) -> str:
+        same = f"c.{column} = i.{column}"
+        if d.mysql:  # the index finds candidates; the binary test makes both backends agree
+            same += f" AND {d.binary(f'c.{column}')} = i.{column}"
+        return f"""
+            SELECT i.id AS incident_id, i.created_date, c.cicd_deployment_id AS deployment_id
+            FROM incidents i
+            {project_incidents_join("i")}
+            JOIN cicd_deployment_commits c ON {same}
+            WHERE i.{column} IS NOT NULL AND i.{column} <> ''
+              AND c.result = 'SUCCESS' AND c.environment = 'PRODUCTION' AND ({predicate})
+        """
+
+    before = "m.finished_date <= m.created_date"
+    return f"""
+        INSERT INTO {PIDR} (id, project_name, deployment_id, link_type,
+            _raw_data_params, _raw_data_table, created_at, updated_at)
+        SELECT r.incident_id, :project, r.deployment_id, 'explicit', :params, 'incidents', :now, :now
+        FROM (
+            SELECT m.incident_id, m.deployment_id,
+                ROW_NUMBER() OVER (
+                    PARTITION BY m.incident_id
+                    ORDER BY CASE WHEN {before} THEN 0 ELSE 1 END,
+                             CASE WHEN {before} THEN m.finished_date END DESC,
+                             m.finished_date ASC,
+                             m.deployment_id DESC
+                ) AS rn
+            FROM (
+                SELECT DISTINCT cand.incident_id, cand.created_date, dep.deployment_id, dep.finished_date
+                FROM ({match("commit_sha")} UNION ALL {match("version")}) cand
+                JOIN {SCRATCH} dep ON dep.project_name = :project AND dep.deployment_id = cand.deployment_id
+                WHERE {d.millis_between("cand.created_date", "dep.finished_date")} <= {EXPLICIT_SKEW_MS}
+            ) m
+        ) r
+        WHERE r.rn = 1
+    """
+
+
+def _time_sql(predicate: str, window: str) -> str:
+    """The time rule as one sort: deployments and incidents in time order, a running count.
+
+    An incident's running count of deployments (deployments first at equal instants, so
+    "at or before") is the `ordinal` of the latest deployment before it, deployments being
+    numbered by (finish, id): ties go to the greatest id. A running SUM stays linear on
+    every backend (a running MAX or a per-incident range lookup does not on MariaDB), and
+    the ordinal is an indexed lookup (a join on a computed rank is not, on SQLite).
+    """
+    return f"""
+        INSERT INTO {PIDR} (id, project_name, deployment_id, link_type,
+            _raw_data_params, _raw_data_table, created_at, updated_at)
+        SELECT x.id, :project, nd.deployment_id, 'time', :params, 'incidents', :now, :now
+        FROM (
+            SELECT ev.kind, ev.id, ev.t AS created_date,
+                SUM(CASE WHEN ev.kind = 0 THEN 1 ELSE 0 END)
+                    OVER (ORDER BY ev.t, ev.kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n
+            FROM (
+                SELECT 0 AS kind, NULL AS id, d.finished_date AS t
+                FROM {SCRATCH} d WHERE d.project_name = :project
+                UNION ALL
+                SELECT 1, i.id, i.created_date
+                FROM incidents i
+                {project_incidents_join("i")}
+                WHERE i.created_date IS NOT NULL AND ({predicate})
+                  AND NOT EXISTS (SELECT 1 FROM {PIDR} e WHERE e.id = i.id AND e.project_name = :project)
+            ) ev
+        ) x
+        JOIN {SCRATCH} nd ON nd.project_name = :project AND nd.ordinal = x.n
+        WHERE x.kind = 1 {window}
+    """
