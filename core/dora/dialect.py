@@ -74,6 +74,12 @@ class Dialect:
             return f"CONCAT({', '.join(parts)})"
         return "(" + " || ".join(parts) + ")"
 
+    def create_temp(self, name: str, select: str) -> str:
+        return f"CREATE TEMPORARY TABLE {name} AS {select}"
+
+    def drop_temp(self, name: str) -> str:
+        return f"DROP TEMPORARY TABLE IF EXISTS {name}" if self.mysql else f"DROP TABLE IF EXISTS temp.{name}"
+
     def binary(self, expr: str) -> str:
         """Compare ids byte-wise on both backends (SQLite's default), not case-insensitively."""
         return f"{expr} COLLATE utf8mb4_bin" if self.mysql else expr

@@ -6,6 +6,7 @@ whose `percent_rank()` is at most 0.5 (the lower median); p90 likewise at 0.9; m
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from core.dora.window import Window
 from core.models.base import UTCDateTime
 
 QUANTILE = {"median": 0.5, "p90": 0.9}
+WINDOW_DEPLOYMENTS = "_dora_window_deployments"  # a temporary table, per connection
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,13 @@ class Bucket:
 
 def _run(s: Session, sql: str, params: dict[str, Any]) -> list[Any]:
     """Run SQL text; datetime parameters are typed so SQLite compares them in its stored format."""
-    typed = [bindparam(k, type_=UTCDateTime()) for k, v in params.items() if isinstance(v, datetime)]
-    return list(s.execute(text(sql).bindparams(*typed), params))
+    typed = [
+        bindparam(k, type_=UTCDateTime())
+        for k, v in params.items()
+        if isinstance(v, datetime) and re.search(rf":{k}\b", sql)
+    ]
+    result = s.execute(text(sql).bindparams(*typed), params)
+    return list(result) if result.returns_rows else []
 
 
 def aggregate_sql(values: str, aggregate: str, *, upper_median: bool = False) -> str:
@@ -52,35 +59,36 @@ def aggregate_sql(values: str, aggregate: str, *, upper_median: bool = False) ->
 
 
 def histogram_sql(values: str, aggregate: str) -> str:
-    """(bucket, n, value) per month and for '*' (the whole period), from one scan of the rows.
+    """(bucket, n, value, overall) per month, from one scan of the rows.
 
     Rows are first counted per (month, value); a value's percent_rank is then the number of
-    smaller values over (count - 1), from running sums over that much smaller histogram —
-    the same figure as PERCENT_RANK() over the rows, without sorting every row twice. The
-    test `less <= q * (total - 1)` is exact on both backends (no division). Mean: the
-    month's AVG, and the period's from the months' sums and counts.
+    smaller values over (count - 1), from running sums over that much smaller histogram:
+    within the month for the month's figure, across months (a RANGE frame takes all months'
+    counts of a value at once) for the period's. It is the same figure as PERCENT_RANK()
+    over the rows, without sorting every row twice; `less <= q * (total - 1)` is exact on
+    both backends (no division). The period's figure is the largest qualifying value over
+    the months' rows (`overall`). Mean: AVG, and sums and counts for the period's.
     """
     if aggregate == "mean":
         return f"""
-            SELECT bucket, COUNT(*) AS n, AVG(v) AS value, SUM(v) AS s, COUNT(v) AS c
+            SELECT bucket, COUNT(*) AS n, AVG(v) AS value, NULL AS overall, SUM(v) AS s, COUNT(v) AS c
             FROM ({values}) x GROUP BY bucket
         """
     q = QUANTILE[aggregate]
-    frame = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
     return f"""
-        WITH h AS (SELECT bucket, v, COUNT(*) AS n FROM ({values}) x GROUP BY bucket, v),
-        hm AS (
-            SELECT bucket, v, n, SUM(n) OVER (PARTITION BY bucket ORDER BY v {frame}) - n AS less,
-                   SUM(n) OVER (PARTITION BY bucket) AS total
-            FROM h
-        ),
-        g AS (SELECT v, SUM(n) AS n FROM h GROUP BY v),
-        gm AS (SELECT v, n, SUM(n) OVER (ORDER BY v {frame}) - n AS less, SUM(n) OVER () AS total FROM g)
         SELECT bucket, SUM(n) AS n, MAX(CASE WHEN less <= {q} * (total - 1) THEN v END) AS value,
-               NULL AS s, NULL AS c
-        FROM hm GROUP BY bucket
-        UNION ALL
-        SELECT '*', SUM(n), MAX(CASE WHEN less <= {q} * (total - 1) THEN v END), NULL, NULL FROM gm
+               MAX(CASE WHEN less_all <= {q} * (total_all - 1) THEN v END) AS overall, NULL AS s, NULL AS c
+        FROM (
+            SELECT bucket, v, n,
+                SUM(n) OVER (PARTITION BY bucket ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                    - n AS less,
+                SUM(n) OVER (PARTITION BY bucket) AS total,
+                SUM(n) OVER (ORDER BY v RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                    - SUM(n) OVER (PARTITION BY v) AS less_all,
+                SUM(n) OVER () AS total_all
+            FROM (SELECT bucket, v, COUNT(*) AS n FROM ({values}) x GROUP BY bucket, v) h
+        ) ranked
+        GROUP BY bucket
     """
 
 
@@ -140,15 +148,15 @@ class MetricQueries:
     def _with_overall(self, values: str, aggregate: str, window: Window) -> dict[str, Bucket]:
         """Per month, and for the whole period under '*'."""
         rows = _run(self.s, histogram_sql(values, aggregate), self._params(window))
-        out = {
-            str(r.bucket): Bucket(int(r.n or 0), None if r.value is None else float(r.value))
-            for r in rows
-            if r.n
-        }
+        out = {str(r.bucket): Bucket(int(r.n), None if r.value is None else float(r.value)) for r in rows}
+        n = sum(int(r.n) for r in rows)
         if aggregate == "mean":
             count = sum(int(r.c) for r in rows)
             total = sum(float(r.s) for r in rows if r.s is not None)
-            out["*"] = Bucket(sum(int(r.n) for r in rows), total / count if count else None)
+            out["*"] = Bucket(n, total / count if count else None)
+        else:  # the largest value qualifying over all rows is the largest of the months' ones
+            parts = [float(r.overall) for r in rows if r.overall is not None]
+            out["*"] = Bucket(n, max(parts) if parts else None)
         return out
 
     # -- deployments: change failure rate and deployment frequency, in one statement -------
@@ -197,6 +205,7 @@ class MetricQueries:
                 f"SELECT 's', bucket, n, value FROM ({aggregate_sql(spans, aggregate, upper_median=True)}) s"
             )
         sql = f"WITH {self._calendar()} " + " UNION ALL ".join(parts)
+        self._materialize_deployments(window)
         params = {
             "project": self.project,
             "lo": window.start,
@@ -207,7 +216,9 @@ class MetricQueries:
             "ndays": window.days,
         }
         out = DeploymentFigures()
-        for r in _run(self.s, sql, params):
+        rows = _run(self.s, sql, params)
+        self.s.execute(text(self.d.drop_temp(WINDOW_DEPLOYMENTS)))
+        for r in rows:
             value = None if r.value is None else float(r.value)
             if r.kind in ("f", "s"):
                 out.frequency[str(r.bucket)] = Bucket(int(r.n), value)
@@ -217,13 +228,25 @@ class MetricQueries:
                 out.counts[str(r.bucket)] = (int(r.n), int(value or 0))
         return out
 
+    def _materialize_deployments(self, window: Window) -> None:
+        """The period's deployments, computed once into a temporary table for this statement.
+
+        The statement reads them several times; MariaDB evaluates a CTE once per reference.
+        """
+        d = self.d
+        self.s.execute(text(d.drop_temp(WINDOW_DEPLOYMENTS)))
+        _run(
+            self.s,
+            d.create_temp(WINDOW_DEPLOYMENTS, deployments(windowed=True)),
+            {"project": self.project, "lo": window.day_start, "hi": window.day_end},
+        )
+
     def _calendar(self) -> str:
         """CTEs: `days` (every day of the period), `dep` (its deployments) and `per_day`."""
         d = self.d
         digits = " UNION ALL ".join(f"SELECT {n} AS n" for n in range(10))
         offset = "a.n + 10 * b.n + 100 * c.n + 1000 * e.n"
         first = "CAST(:first_day AS DATE)" if d.mysql else "date(:first_day)"
-        dep = deployments(windowed=True).replace(":lo", ":day_lo").replace(":hi", ":day_hi")
         return f"""
             digits AS ({digits}),
             days AS (
@@ -231,7 +254,7 @@ class MetricQueries:
                 FROM digits a CROSS JOIN digits b CROSS JOIN digits c CROSS JOIN digits e
                 WHERE {offset} < :ndays
             ),
-            dep AS ({dep}),
+            dep AS (SELECT deployment_id, finished_date FROM {WINDOW_DEPLOYMENTS}),
             dep_days AS (SELECT DISTINCT {d.day("dep.finished_date")} AS day FROM dep),
             per_day AS (
                 SELECT days.day AS day, {d.week_start("days.day")} AS week, {d.month_start("days.day")} AS month,
