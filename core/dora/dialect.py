@@ -74,6 +74,17 @@ class Dialect:
             return f"CONCAT({', '.join(parts)})"
         return "(" + " || ".join(parts) + ")"
 
+    def bulk_session_settings(self) -> list[str]:
+        """For a connection about to sort and join a million rows in one statement.
+
+        MariaDB keeps an intermediate result in memory only up to tmp_table_size (16 MB by
+        default) and writes the rest to disk; the stage's one-pass linking holds a row per
+        incident, so let it use memory as needed (the server still caps it, per session).
+        """
+        if not self.mysql:
+            return []
+        return ["SET SESSION tmp_table_size = 1073741824, max_heap_table_size = 1073741824"]
+
     def create_temp(self, name: str, select: str) -> str:
         return f"CREATE TEMPORARY TABLE {name} AS {select}"
 

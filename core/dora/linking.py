@@ -49,6 +49,8 @@ def link_incidents(db: Database, project: str) -> LinkResult:
     """
     d = Dialect.of(db.dialect)
     with db.session() as s:
+        for statement in d.bulk_session_settings():
+            s.execute(text(statement))
         settings = load_project(s, project)
         predicate, params = settings.incident_filter.predicate("i", "flt")
         params.update(now_params(project))
