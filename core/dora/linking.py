@@ -1,27 +1,27 @@
 """The DORA stage of a project, step two: link its incidents to the deployments behind them.
 
 Set-based on both backends: explicit links by a join on commit sha or version, the time
-rule by one sorted pass over deployments and incidents. Also writes `_dora_deployments`
-(the project's deployments, ranked) and `_dora_recoveries` (the recovery time's rows).
+rule by one sorted pass over deployments and incidents. Links are written to `_dora_links`
+(with the deployment's finish and the incident's resolution, for the recovery time) and
+copied from there to `project_incident_deployment_relationships`; `_dora_deployments` holds
+the project's deployments, ranked, for the time rule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.dora.dialect import Dialect
 from core.dora.fragments import PIDR, deployments, project_incidents_join
-from core.dora.models import DoraDeployment, DoraRecovery
+from core.dora.models import DoraDeployment, DoraLink
 from core.dora.project import load_project
 from core.dora.stage import now_params, typed
 
 SCRATCH = DoraDeployment.__tablename__
-RECOVERIES = DoraRecovery.__tablename__
+LINKS = DoraLink.__tablename__
 EXPLICIT_SKEW_MS = 3_600_000  # how late a matching deployment may finish after the incident began
 
 
@@ -65,35 +65,27 @@ def link_incidents(db: Database, project: str) -> LinkResult:
             ),
             params,
         )
-        s.execute(text(f"DELETE FROM {PIDR} WHERE project_name = :project"), params)
-        explicit = s.execute(typed(_explicit_sql(d, predicate), "now"), params).rowcount
+        s.execute(text(f"DELETE FROM {LINKS} WHERE project_name = :project"), params)
+        explicit = s.execute(text(_explicit_sql(d, predicate)), params).rowcount
         window = ""
         if settings.linking_window_hours is not None:
             params["window_ms"] = round(settings.linking_window_hours * 3_600_000)
             window = f"AND {d.millis_between('nd.finished_date', 'x.created_date')} <= :window_ms"
-        timed = s.execute(typed(_time_sql(predicate, window), "now"), params).rowcount
-        _write_recoveries(s, d, params)
+        timed = s.execute(text(_time_sql(d, predicate, window)), params).rowcount
+        s.execute(text(f"DELETE FROM {PIDR} WHERE project_name = :project"), params)
+        s.execute(
+            typed(
+                f"""
+                INSERT INTO {PIDR} (id, project_name, deployment_id, link_type,
+                    _raw_data_params, _raw_data_table, created_at, updated_at)
+                SELECT incident_id, project_name, deployment_id, link_type, :params, 'incidents', :now, :now
+                FROM {LINKS} WHERE project_name = :project
+                """,
+                "now",
+            ),
+            params,
+        )
     return LinkResult(explicit=max(explicit, 0), time=max(timed, 0))
-
-
-def _write_recoveries(s: Session, d: Dialect, params: dict[str, Any]) -> None:
-    """Each resolved, linked incident with its deployment's finish: the recovery time's rows."""
-    s.execute(text(f"DELETE FROM {RECOVERIES} WHERE project_name = :project"), params)
-    s.execute(
-        text(
-            f"""
-            INSERT INTO {RECOVERIES} (project_name, incident_id, deployment_id, deployment_finished_date,
-                resolution_date, recovery_minutes)
-            SELECT :project, r.id, r.deployment_id, t.finished_date, i.resolution_date,
-                {d.minutes_between("t.finished_date", "i.resolution_date")}
-            FROM {PIDR} r
-            JOIN incidents i ON i.id = r.id
-            JOIN {SCRATCH} t ON t.project_name = :project AND t.deployment_id = r.deployment_id
-            WHERE r.project_name = :project AND i.resolution_date IS NOT NULL
-            """
-        ),
-        params,
-    )
 
 
 def _explicit_sql(d: Dialect, predicate: str) -> str:
@@ -102,7 +94,7 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
         if d.mysql:  # the index finds candidates; the binary test makes both backends agree
             same += f" AND {d.binary(f'c.{column}')} = i.{column}"
         return f"""
-            SELECT i.id AS incident_id, i.created_date, c.cicd_deployment_id AS deployment_id
+            SELECT i.id AS incident_id, i.created_date, i.resolution_date, c.cicd_deployment_id AS deployment_id
             FROM incidents i
             {project_incidents_join("i")}
             JOIN cicd_deployment_commits c ON {same}
@@ -111,12 +103,14 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
         """
 
     before = "m.finished_date <= m.created_date"
+    recovery = d.minutes_between("r.finished_date", "r.resolution_date")
     return f"""
-        INSERT INTO {PIDR} (id, project_name, deployment_id, link_type,
-            _raw_data_params, _raw_data_table, created_at, updated_at)
-        SELECT r.incident_id, :project, r.deployment_id, 'explicit', :params, 'incidents', :now, :now
+        INSERT INTO {LINKS} (project_name, incident_id, deployment_id, link_type, deployment_finished_date,
+            resolution_date, recovery_minutes)
+        SELECT :project, r.incident_id, r.deployment_id, 'explicit', r.finished_date, r.resolution_date,
+            CASE WHEN r.resolution_date IS NOT NULL THEN {recovery} END
         FROM (
-            SELECT m.incident_id, m.deployment_id,
+            SELECT m.incident_id, m.deployment_id, m.finished_date, m.resolution_date,
                 ROW_NUMBER() OVER (
                     PARTITION BY m.incident_id
                     ORDER BY CASE WHEN {before} THEN 0 ELSE 1 END,
@@ -125,7 +119,8 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
                              m.deployment_id DESC
                 ) AS rn
             FROM (
-                SELECT DISTINCT cand.incident_id, cand.created_date, dep.deployment_id, dep.finished_date
+                SELECT DISTINCT cand.incident_id, cand.created_date, cand.resolution_date,
+                       dep.deployment_id, dep.finished_date
                 FROM ({match("commit_sha")} UNION ALL {match("version")}) cand
                 JOIN {SCRATCH} dep ON dep.project_name = :project AND dep.deployment_id = cand.deployment_id
                 WHERE {d.millis_between("cand.created_date", "dep.finished_date")} <= {EXPLICIT_SKEW_MS}
@@ -135,7 +130,7 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
     """
 
 
-def _time_sql(predicate: str, window: str) -> str:
+def _time_sql(d: Dialect, predicate: str, window: str) -> str:
     """The time rule as one sort: deployments and incidents in time order, a running count.
 
     An incident's running count of deployments (deployments first at equal instants, so
@@ -144,23 +139,25 @@ def _time_sql(predicate: str, window: str) -> str:
     every backend (a running MAX or a per-incident range lookup does not on MariaDB), and
     the ordinal is an indexed lookup (a join on a computed rank is not, on SQLite).
     """
+    recovery = d.minutes_between("nd.finished_date", "x.resolution_date")
     return f"""
-        INSERT INTO {PIDR} (id, project_name, deployment_id, link_type,
-            _raw_data_params, _raw_data_table, created_at, updated_at)
-        SELECT x.id, :project, nd.deployment_id, 'time', :params, 'incidents', :now, :now
+        INSERT INTO {LINKS} (project_name, incident_id, deployment_id, link_type, deployment_finished_date,
+            resolution_date, recovery_minutes)
+        SELECT :project, x.id, nd.deployment_id, 'time', nd.finished_date, x.resolution_date,
+            CASE WHEN x.resolution_date IS NOT NULL THEN {recovery} END
         FROM (
-            SELECT ev.kind, ev.id, ev.t AS created_date,
+            SELECT ev.kind, ev.id, ev.t AS created_date, ev.resolution_date,
                 SUM(CASE WHEN ev.kind = 0 THEN 1 ELSE 0 END)
                     OVER (ORDER BY ev.t, ev.kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n
             FROM (
-                SELECT 0 AS kind, NULL AS id, d.finished_date AS t
+                SELECT 0 AS kind, NULL AS id, d.finished_date AS t, NULL AS resolution_date
                 FROM {SCRATCH} d WHERE d.project_name = :project
                 UNION ALL
-                SELECT 1, i.id, i.created_date
+                SELECT 1, i.id, i.created_date, i.resolution_date
                 FROM incidents i
                 {project_incidents_join("i")}
                 WHERE i.created_date IS NOT NULL AND ({predicate})
-                  AND NOT EXISTS (SELECT 1 FROM {PIDR} e WHERE e.id = i.id AND e.project_name = :project)
+                  AND NOT EXISTS (SELECT 1 FROM {LINKS} e WHERE e.project_name = :project AND e.incident_id = i.id)
             ) ev
         ) x
         JOIN {SCRATCH} nd ON nd.project_name = :project AND nd.ordinal = x.n

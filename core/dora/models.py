@@ -31,18 +31,20 @@ class DoraDeployment(Base):
     ordinal: Mapped[int | None] = mapped_column(BigInteger())  # rank by (finished_date, deployment_id)
 
 
-class DoraRecovery(Base):
-    """One row per resolved incident linked to a deployment: the recovery time's inputs.
+class DoraLink(Base):
+    """Every link of a project's last stage run, with what the recovery time needs.
 
-    The failed-deployment recovery time reads these instead of joining every linked incident
-    to its deployment at query time; the stage writes them with the links, from the same
-    rows, so the figure equals DevLake's query over `incidents` and the relationships.
+    The stage writes links here first (explicit, then by time), with the deployment's
+    finish and the incident's resolution, then copies them to
+    `project_incident_deployment_relationships`. The failed-deployment recovery time reads
+    this table instead of joining each linked incident to its deployment at query time; it
+    holds the same rows DevLake's query would join.
     """
 
-    __tablename__ = "_dora_recoveries"
+    __tablename__ = "_dora_links"
     __table_args__ = (
         Index(
-            "ix_dora_recoveries_resolution",
+            "ix_dora_links_resolution",
             "project_name",
             "resolution_date",
             "deployment_finished_date",
@@ -53,6 +55,7 @@ class DoraRecovery(Base):
     project_name: Mapped[str] = mapped_column(String(255), primary_key=True)
     incident_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     deployment_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    link_type: Mapped[str] = mapped_column(String(32), nullable=False)  # explicit | time
     deployment_finished_date: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    resolution_date: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    recovery_minutes: Mapped[int] = mapped_column(BigInteger(), nullable=False)
+    resolution_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recovery_minutes: Mapped[int | None] = mapped_column(BigInteger())  # resolution - finish, if resolved

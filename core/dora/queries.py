@@ -133,13 +133,13 @@ class MetricQueries:
         """Minutes from the linked deployment's finish to resolution, by deployment month.
 
         As DevLake's panel: incidents resolved in the period, linked to deployments
-        finished in the period. The rows come from `_dora_recoveries`, which the stage
+        finished in the period. The rows come from `_dora_links`, which the stage
         writes from the links, the incidents and the deployments it linked to.
         """
         d = self.d
         values = f"""
             SELECT {d.stored_month("x.deployment_finished_date")} AS bucket, x.recovery_minutes AS v
-            FROM _dora_recoveries x
+            FROM _dora_links x
             WHERE x.project_name = :project AND x.resolution_date >= :lo AND x.resolution_date < :hi
               AND x.deployment_finished_date >= :lo AND x.deployment_finished_date < :hi
         """

@@ -21,7 +21,7 @@ from core.dora.filters import IncidentFilter
 from core.dora.linking import link_incidents
 from core.dora.listing import list_deployments, list_incidents
 from core.dora.metrics import dora_report
-from core.dora.models import DoraDeployment, DoraRecovery
+from core.dora.models import DoraDeployment, DoraLink
 from core.dora.stage import rebuild_incidents
 from core.dora.window import window_from
 from core.models import Blueprint, Project, ProjectIncidentDeploymentRelationship, ProjectMapping, utcnow
@@ -133,7 +133,7 @@ class ProjectService:
                     ProjectIncidentDeploymentRelationship.project_name == name
                 )
             )
-            for table in (DoraDeployment, DoraRecovery):  # what the stage derived for the project
+            for table in (DoraDeployment, DoraLink):  # what the stage derived for the project
                 s.execute(delete(table).where(table.project_name == name))
             s.delete(row)
             return out
