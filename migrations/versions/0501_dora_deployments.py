@@ -24,14 +24,18 @@ def upgrade() -> None:
         sa.Column("project_name", sa.String(length=255), nullable=False),
         sa.Column(
             "deployment_id",
-            sa.String(length=255).with_variant(mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb"),
+            sa.String(length=255).with_variant(
+                mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb"
+            ),
             nullable=False,
         ),
         sa.Column("finished_date", core.models.base.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("project_name", "deployment_id", name=op.f("pk__dora_deployments")),
     )
     op.create_index(
-        "ix_dora_deployments_finished", "_dora_deployments", ["project_name", "finished_date", "deployment_id"]
+        "ix_dora_deployments_finished",
+        "_dora_deployments",
+        ["project_name", "finished_date", "deployment_id"],
     )
 
 
