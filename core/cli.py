@@ -132,11 +132,18 @@ def serve(
 
 
 def main() -> None:
+    """Register every command of `core/commands/` and run the app.
+
+    The commands register on `core.cli.app`. Under `python -m core.cli` this file runs as
+    `__main__`, a module distinct from `core.cli`, so the app run is always the imported
+    `core.cli`'s: both ways of starting the CLI know the same commands.
+    """
+    import core.cli as cli
     from core.commands import load_all
 
     load_all()
     try:
-        app()
+        cli.app()
     except KeyboardInterrupt:
         sys.exit(130)
 

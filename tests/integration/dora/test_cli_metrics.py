@@ -14,18 +14,21 @@ from core.migrate import upgrade
 from core.services.projects import ProjectService
 from tests.integration.dora.seed import Seed
 
-# the installed entry point (`python -m core.cli` would register commands on another module)
+# the installed entry point, and the module run as a script: both know the same commands
 CLI = [str(Path(sys.executable).with_name("incidentlake"))]
+MODULE = [sys.executable, "-m", "core.cli"]
 
 
-def _run(args: list[str], tmp_path: Path, url: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], tmp_path: Path, url: str, cli: list[str] = CLI
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "INCIDENTLAKE_DB_URL": url,
         "INCIDENTLAKE_ENCRYPTION_SECRET": "cli-test",
         "COLUMNS": "160",
     }
-    return subprocess.run(CLI + args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cli + args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_metrics_prints_the_table_and_json(tmp_path: Path) -> None:
@@ -63,3 +66,18 @@ def test_metrics_prints_the_table_and_json(tmp_path: Path) -> None:
     assert missing.stderr.strip().splitlines() == ["error: project 'nope' not found"]
     bad = _run(["metrics", "shop", "--report", "1999"], tmp_path, url)
     assert bad.returncode == 1 and "report" in bad.stderr
+
+
+def test_python_m_core_cli_knows_the_same_commands(tmp_path: Path) -> None:
+    """`python -m core.cli metrics` used to answer "No such command"."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    entry = _run(["--help"], tmp_path, url)
+    module = _run(["--help"], tmp_path, url, MODULE)
+    assert module.returncode == 0, module.stderr
+    for command in ("metrics", "demo", "apply", "trigger", "serve", "migrate"):
+        assert command in entry.stdout
+        assert command in module.stdout, module.stdout
+    missing = _run(["metrics", "nope"], tmp_path, url, MODULE)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == ["error: project 'nope' not found"]
