@@ -23,6 +23,7 @@ class DoraDeployment(Base):
     __tablename__ = "_dora_deployments"
     __table_args__ = (
         Index("ix_dora_deployments_finished", "project_name", "finished_date", "deployment_id"),
+        Index("ix_dora_deployments_ordinal", "project_name", "ordinal"),  # migration 0502
     )
 
     project_name: Mapped[str] = mapped_column(String(255), primary_key=True)

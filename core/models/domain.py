@@ -92,7 +92,11 @@ class BoardIssue(RawDataOrigin, Base):
 
 class Incident(IssueLike, RawDataOrigin, Base):
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_scope", "table", "scope_id"),)
+    __table_args__ = (
+        Index("ix_incidents_scope", "table", "scope_id"),
+        # migration 0503: time to restore reads incidents by (board, resolution date)
+        Index("ix_dora_incidents_resolution", "table", "scope_id", "resolution_date", "lead_time_minutes"),
+    )
 
     incident_key: Mapped[str | None] = mapped_column(String(255))
     parent_incident_id: Mapped[str | None] = mapped_column(String(255))
@@ -152,6 +156,7 @@ class CicdDeploymentCommit(DeploymentLike, RawDataOrigin, Base):
         Index("ix_cdc_scope_finished", "cicd_scope_id", "finished_date"),
         Index("ix_cdc_deployment", "cicd_deployment_id"),
         Index("ix_cdc_commit_sha", "commit_sha"),
+        Index("ix_dora_cdc_version", "version"),  # migration 0502: explicit links by version
     )
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -175,7 +180,11 @@ class ProjectMapping(RawDataOrigin, Base):
 
 class ProjectIncidentDeploymentRelationship(RawDataOrigin, Base):
     __tablename__ = "project_incident_deployment_relationships"
-    __table_args__ = (Index("ix_pidr_deployment", "deployment_id"),)
+    __table_args__ = (
+        Index("ix_pidr_deployment", "deployment_id"),
+        # migration 0503, SQLite only: InnoDB's secondary indexes carry the primary key already
+        Index("ix_dora_pidr_deployment", "deployment_id", "project_name", "id").ddl_if(dialect="sqlite"),
+    )
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     project_name: Mapped[str] = mapped_column(String(255), primary_key=True)

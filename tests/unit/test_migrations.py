@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -81,3 +82,29 @@ def test_datetime_has_milliseconds_on_mysql(db: Database) -> None:
 
 def test_heads_known() -> None:
     assert head_revisions("sqlite://")
+
+
+def _declared_indexes(table: Any, dialect: str) -> dict[str, list[str]]:
+    out = {}
+    for index in table.indexes:
+        only = index._ddl_if  # Index.ddl_if(dialect=...): created on that backend only
+        if only is not None and only.dialect is not None and only.dialect != dialect:
+            continue
+        out[index.name] = [c.name for c in index.columns]
+    return out
+
+
+def test_dora_indexes_match_migrations(db: Database) -> None:
+    """The DORA indexes the migrations create are the ones the models declare, and back."""
+    insp = inspect(db.engine)
+    for table in Base.metadata.sorted_tables:
+        declared = _declared_indexes(table, db.dialect)
+        migrated = {i["name"]: list(i["column_names"]) for i in insp.get_indexes(table.name)}
+        for name, columns in declared.items():
+            assert migrated.get(name) == columns, (
+                f"{table.name}.{name}: declared {columns}, migrated {migrated.get(name)}"
+            )
+        undeclared = {n for n in migrated if n.startswith("ix_dora_")} - set(declared)
+        assert not undeclared, (
+            f"{table.name}: {undeclared} created by a migration but not declared on the model"
+        )

@@ -19,9 +19,7 @@ CLI = [str(Path(sys.executable).with_name("incidentlake"))]
 MODULE = [sys.executable, "-m", "core.cli"]
 
 
-def _run(
-    args: list[str], tmp_path: Path, url: str, cli: list[str] = CLI
-) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], tmp_path: Path, url: str, cli: list[str] = CLI) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "INCIDENTLAKE_DB_URL": url,
