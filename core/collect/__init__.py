@@ -8,7 +8,7 @@ resets them.
 
 from core.collect.raw import RawRecord, RawWriter, iter_raw, raw_params
 from core.collect.state import StateStore, Watermark
-from core.collect.stream import stream_rows
+from core.collect.stream import range_batches, stream_rows
 
 __all__ = [
     "RawRecord",
@@ -16,6 +16,7 @@ __all__ = [
     "StateStore",
     "Watermark",
     "iter_raw",
+    "range_batches",
     "raw_params",
     "stream_rows",
 ]

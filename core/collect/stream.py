@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.sql import ColumnElement
 
 from core.db import Database
@@ -27,6 +27,23 @@ def stream_rows(
             return
         yield rows
         last = _key(rows[-1], names)
+
+
+def range_batches(
+    db: Database, key: ColumnElement[Any], *where: ColumnElement[bool], after: int = 0, batch_size: int = 5000
+) -> Iterator[tuple[int, int, int]]:
+    """(after, up_to, count): consecutive ranges of an integer key holding `batch_size` rows each,
+    for set-based statements that process `after < key <= up_to` at once (an index on the
+    filter columns + key makes each step read `batch_size` index entries)."""
+    last = after
+    while True:
+        keys = select(key.label("k")).where(*where, key > last).order_by(key).limit(batch_size).subquery()
+        with db.session() as s:
+            hi, count = s.execute(select(func.max(keys.c.k), func.count())).one()
+        if not count:
+            return
+        yield last, int(hi), int(count)
+        last = int(hi)
 
 
 def _key(row: Any, names: list[str]) -> tuple[Any, ...]:

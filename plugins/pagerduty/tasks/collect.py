@@ -142,8 +142,6 @@ def _changed_incidents(entries: list[Page], service: str) -> list[Page]:
     return list(latest.values())
 
 
-
-
 def _service_created(ctx: TaskContext) -> datetime | None:
     """The service's creation date from the raw service record collected just before."""
     with ctx.db.session() as s:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, select
-
-from core.collect import stream_rows
+from core.collect import range_batches
 from core.db import upsert
-from core.models import Board, BoardIssue, Issue, IssueAssignee
+from core.dialect import SqlDialect, insert_select, typed
+from core.models import Board, BoardIssue, Issue, IssueAssignee, utcnow
 from core.plugin import TaskContext
 from plugins.pagerduty.models import (
     RAW_INCIDENTS,
@@ -18,29 +16,16 @@ from plugins.pagerduty.models import (
     PagerDutyService,
     PagerDutyUser,
 )
-from plugins.pagerduty.tasks.common import incident_id, params_of, scope_id, service_board_id, state_of
+from plugins.pagerduty.tasks.common import (
+    incident_id,
+    params_of,
+    scope_id,
+    service_board_id,
+    state_of,
+)
 
 STATUS = {"triggered": "TODO", "acknowledged": "IN_PROGRESS", "resolved": "DONE"}
-BATCH = 1000
-
-
-def domain_status(original: str | None) -> str:
-    return STATUS.get((original or "").lower(), "OTHER")
-
-
-def resolution_date(
-    status: str | None, resolved: datetime | None, last_change: datetime | None
-) -> datetime | None:
-    """`resolved_at`, else (older API answers lack it) the last status change of a resolved incident."""
-    if (status or "").lower() != "resolved":
-        return None
-    return resolved or last_change
-
-
-def lead_time_minutes(created: datetime | None, resolved: datetime | None) -> int | None:
-    if created is None or resolved is None or resolved < created:
-        return None
-    return int((resolved - created).total_seconds() // 60)
+BATCH = 5000  # incidents per transaction
 
 
 def convert_services(ctx: TaskContext) -> None:
@@ -68,100 +53,125 @@ def convert_services(ctx: TaskContext) -> None:
 
 
 def convert_incidents(ctx: TaskContext) -> None:
-    """Only tool rows extracted since the last conversion (by raw id) are converted again."""
+    """Tool incidents extracted since the last conversion (by raw id) → issues, assignees, board.
+
+    Set-based, a range of raw ids per transaction. Status: triggered → TODO, acknowledged →
+    IN_PROGRESS, resolved → DONE, anything else → OTHER; a resolved incident's resolution date is
+    `resolved_at`, else (older API answers lack it) its last status change; lead time in whole
+    minutes. tests/integration/pagerduty/test_rules.py holds the SQL to a plain-Python reference.
+    """
     service = scope_id(ctx)
     state = state_of(ctx)
     entity = "convert:incidents"
     last_raw = 0 if ctx.full_sync else state.raw_id(entity)
-    board = service_board_id(ctx.connection_id, service)
-    params = params_of(ctx)
     with ctx.db.session() as s:
         service_row = s.get(PagerDutyService, (ctx.connection_id, service))
     service_name = (service_row.name if service_row else None) or (ctx.scope.name if ctx.scope else None)
+    d = SqlDialect.of(ctx.db.dialect)
+    statements = _convert_statements(d)
     t = PagerDutyIncident
-    columns = [
-        t.number, t.url, t.title, t.summary, t.status, t.resolved_date, t.last_status_change_at,
-        t.created_date, t.updated_date, t.priority, t.urgency, t.team_name, t.raw_data_id.label("raw_data_id"),
-    ]  # plain columns, not ORM entities: several times cheaper per row
-    stmt = select(*columns).where(
-        t.connection_id == ctx.connection_id, t.service_id == service, t.raw_data_id > last_raw
-    )
     high_water = last_raw
-    for incidents in stream_rows(ctx.db, stmt, [t.number], batch_size=BATCH):
+    batches = range_batches(
+        ctx.db, t.raw_data_id, t.connection_id == ctx.connection_id, t.service_id == service,
+        after=last_raw, batch_size=BATCH,
+    )  # fmt: skip
+    for lo, hi, count in batches:
         ctx.check_cancelled()
-        numbers = [i.number for i in incidents]
-        assignees = _assignees(ctx, numbers)
-        issues, links, people = [], [], []
-        for inc in incidents:
-            iid = incident_id(ctx.connection_id, inc.number)
-            resolved = resolution_date(inc.status, inc.resolved_date, inc.last_status_change_at)
-            current = assignees.get(inc.number, [])
-            latest = max(current, key=lambda a: (a[2] or datetime.min, a[0])) if current else None
-            origin = {
-                "_raw_data_params": params,
-                "_raw_data_table": RAW_INCIDENTS.name,
-                "_raw_data_id": inc.raw_data_id,
-            }
-            issues.append(
-                {
-                    "id": iid,
-                    "url": inc.url,
-                    "issue_key": str(inc.number),
-                    "title": inc.title,
-                    "description": inc.summary,
-                    "type": "INCIDENT",
-                    "original_type": "incident",
-                    "status": domain_status(inc.status),
-                    "original_status": inc.status,
-                    "resolution_date": resolved,
-                    "created_date": inc.created_date,
-                    "updated_date": inc.updated_date,
-                    "lead_time_minutes": lead_time_minutes(inc.created_date, resolved),
-                    "priority": inc.priority,
-                    "urgency": inc.urgency,
-                    "assignee_id": latest[0] if latest else None,
-                    "assignee_name": latest[1] if latest else None,
-                    "service": service_name,
-                    "team": inc.team_name,
-                    "is_subtask": False,
-                    **origin,
-                }
-            )
-            links.append({"board_id": board, "issue_id": iid, **origin})
-            people.extend(
-                {"issue_id": iid, "assignee_id": uid, "assignee_name": name, **origin}
-                for uid, name, _ in current
-            )
-            high_water = max(high_water, inc.raw_data_id or 0)
-        ids = [i["id"] for i in issues]
+        values = {
+            "cid": ctx.connection_id,
+            "service": service,
+            "service_name": service_name,
+            "board": service_board_id(ctx.connection_id, service),
+            "other_boards": f"pagerduty:Service:{ctx.connection_id}:%",
+            "params": params_of(ctx),
+            "prefix": incident_id(ctx.connection_id, 0)[:-1],
+            "lo": lo,
+            "hi": hi,
+            "now": utcnow(),
+        }
         with ctx.db.session() as s:
-            upsert(s, Issue, issues)
-            s.execute(delete(IssueAssignee).where(IssueAssignee.issue_id.in_(ids)))
-            upsert(s, IssueAssignee, people)
-            # an incident moved to another service leaves its old board
-            s.execute(
-                delete(BoardIssue).where(
-                    and_(
-                        BoardIssue.issue_id.in_(ids),
-                        BoardIssue.board_id != board,
-                        BoardIssue.board_id.like(f"pagerduty:Service:{ctx.connection_id}:%"),
-                    )
-                )
-            )
-            upsert(s, BoardIssue, links)
-        ctx.progress.advance(len(incidents), records=len(incidents))
+            for stmt in statements:
+                s.execute(stmt, values)
+        high_water = hi
+        ctx.progress.advance(count, records=count)
     state.save_raw_id(entity, high_water)
 
 
-def _assignees(ctx: TaskContext, numbers: list[int]) -> dict[int, list[tuple[str, str | None, Any]]]:
-    a, u = PagerDutyAssignment, PagerDutyUser
-    out: dict[int, list[tuple[str, str | None, Any]]] = {}
-    with ctx.db.session() as s:
-        rows = s.execute(
-            select(a.incident_number, a.user_id, u.name, a.assigned_at)
-            .join(u, and_(u.connection_id == a.connection_id, u.id == a.user_id), isouter=True)
-            .where(a.connection_id == ctx.connection_id, a.incident_number.in_(numbers))
-        ).all()
-    for number, user_id, name, at in rows:
-        out.setdefault(number, []).append((user_id, name, at))
-    return out
+def _convert_statements(d: SqlDialect) -> list[Any]:
+    tool, assignments, users = (
+        PagerDutyIncident.__tablename__,
+        PagerDutyAssignment.__tablename__,
+        PagerDutyUser.__tablename__,
+    )
+    batch = "t.connection_id = :cid AND t.service_id = :service AND t._raw_data_id > :lo AND t._raw_data_id <= :hi"
+    issue_id = d.concat(":prefix", d.as_text("t.number"))
+    batch_ids = f"SELECT {issue_id} FROM {tool} t WHERE {batch}"
+    origin = {
+        "_raw_data_params": ":params",
+        "_raw_data_table": f"'{RAW_INCIDENTS.name}'",
+        "_raw_data_id": "t._raw_data_id",
+    }
+    stamps = {"created_at": ":now", "updated_at": ":now"}
+    status = "LOWER(t.status)"
+    resolved = (
+        f"(CASE WHEN {status} = 'resolved' THEN COALESCE(t.resolved_date, t.last_status_change_at) END)"
+    )
+    # the latest assignment wins (a missing time counts as oldest; ties: the greatest user id)
+    latest = (
+        f"SELECT a.incident_number, a.user_id, u.name, ROW_NUMBER() OVER (PARTITION BY a.incident_number "
+        f"ORDER BY a.assigned_at DESC, a.user_id DESC) AS pos FROM {assignments} a "
+        f"LEFT JOIN {users} u ON u.connection_id = a.connection_id AND u.id = a.user_id "
+        f"WHERE a.connection_id = :cid AND a.incident_number IN (SELECT t.number FROM {tool} t WHERE {batch})"
+    )
+    issues = insert_select(
+        d,
+        Issue,
+        {
+            "id": issue_id,
+            "url": "t.url",
+            "issue_key": d.as_text("t.number"),
+            "title": "t.title",
+            "description": "t.summary",
+            "type": "'INCIDENT'",
+            "original_type": "'incident'",
+            "status": "(CASE "
+            + " ".join(f"WHEN {status} = '{k}' THEN '{v}'" for k, v in STATUS.items())
+            + " ELSE 'OTHER' END)",
+            "original_status": "t.status",
+            "resolution_date": resolved,
+            "created_date": "t.created_date",
+            "updated_date": "t.updated_date",
+            "lead_time_minutes": f"(CASE WHEN {resolved} >= t.created_date THEN "
+            f"{d.minutes_between('t.created_date', resolved)} END)",
+            "priority": "t.priority",
+            "urgency": "t.urgency",
+            "assignee_id": "la.user_id",
+            "assignee_name": "la.name",
+            "service": ":service_name",
+            "team": "t.team_name",
+            "is_subtask": "0",
+            **origin,
+            **stamps,
+        },
+        f"FROM {tool} t LEFT JOIN ({latest}) la ON la.incident_number = t.number AND la.pos = 1 WHERE {batch}",
+    )
+    drop_assignees = typed(f"DELETE FROM {IssueAssignee.__tablename__} WHERE issue_id IN ({batch_ids})")
+    assignees = insert_select(
+        d,
+        IssueAssignee,
+        {"issue_id": issue_id, "assignee_id": "a.user_id", "assignee_name": "u.name", **origin, **stamps},
+        f"FROM {tool} t JOIN {assignments} a ON a.connection_id = t.connection_id AND a.incident_number = t.number "
+        f"LEFT JOIN {users} u ON u.connection_id = a.connection_id AND u.id = a.user_id WHERE {batch}",
+    )
+    # an incident moved to another service leaves its old board
+    leave_boards = typed(
+        f"DELETE FROM {BoardIssue.__tablename__} WHERE issue_id IN ({batch_ids}) "
+        "AND board_id <> :board AND board_id LIKE :other_boards"
+    )
+    links = insert_select(
+        d,
+        BoardIssue,
+        {"board_id": ":board", "issue_id": issue_id, **origin, **stamps},
+        f"FROM {tool} t WHERE {batch}",
+    )
+    return [issues, drop_assignees, assignees, leave_boards, links]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, tuple_
-
-from core.collect import iter_raw
+from core.collect import iter_raw, range_batches
 from core.db import upsert
+from core.dialect import SqlDialect, insert_select, typed
+from core.models import utcnow
 from core.plugin import TaskContext
 from plugins.pagerduty.models import (
     RAW_INCIDENTS,
@@ -20,7 +19,7 @@ from plugins.pagerduty.models import (
 )
 from plugins.pagerduty.tasks.common import params_of, parse_time, state_of
 
-BATCH = 1000
+BATCH = 5000  # raw rows per statement: a short write lock, few round trips
 
 
 def _origin(params: str, table: str, raw_id: int) -> dict[str, Any]:
@@ -56,96 +55,143 @@ def extract_services(ctx: TaskContext) -> None:
 
 
 def extract_incidents(ctx: TaskContext) -> None:
-    """Raw rows are read in id order, so a later copy of an incident wins over an earlier one."""
+    """Raw incidents → tool incidents, users and assignments, a batch of raw rows per statement.
+
+    Set-based: the database reads the JSON (in C, outside Python's GIL) and upserts in raw-id
+    order, so a later copy of an incident overwrites an earlier one. Records that are no
+    object or carry no integer `incident_number` are skipped; junk timestamps become NULL.
+    """
     params = params_of(ctx)
     state = state_of(ctx)
     entity = "extract:incidents"
     last = 0 if ctx.full_sync else state.raw_id(entity)
-    for batch in iter_raw(ctx.db, RAW_INCIDENTS, params, after_id=last, batch_size=BATCH):
+    d = SqlDialect.of(ctx.db.dialect)
+    statements = _incident_statements(d)
+    raw = RAW_INCIDENTS.c
+    for lo, hi, count in range_batches(ctx.db, raw.id, raw.params == params, after=last, batch_size=BATCH):
         ctx.check_cancelled()
-        latest: dict[int, tuple[int, dict[str, Any]]] = {}
-        for raw in batch:
-            record = raw.data
-            number = record.get("incident_number") if isinstance(record, dict) else None
-            if isinstance(number, int) and not isinstance(number, bool):
-                latest[number] = (raw.id, record)
-        incidents, users, assignments = [], {}, []
-        for number, (raw_id, rec) in latest.items():
-            origin = _origin(params, RAW_INCIDENTS.name, raw_id)
-            incidents.append(_incident_row(ctx.connection_id, number, rec, origin))
-            for assignment in rec.get("assignments") or []:
-                assignee = (assignment or {}).get("assignee") or {}
-                if not assignee.get("id"):
-                    continue
-                user_id = str(assignee["id"])
-                users[user_id] = {
-                    "connection_id": ctx.connection_id,
-                    "id": user_id,
-                    "name": assignee.get("summary"),
-                    "url": assignee.get("html_url"),
-                    **origin,
-                }
-                assignments.append(
-                    {
-                        "connection_id": ctx.connection_id,
-                        "incident_number": number,
-                        "user_id": user_id,
-                        "assigned_at": parse_time(assignment.get("at")),
-                        **origin,
-                    }
-                )
+        values = {"cid": ctx.connection_id, "params": params, "lo": lo, "hi": hi, "now": utcnow()}
         with ctx.db.session() as s:
-            upsert(s, PagerDutyIncident, incidents)
-            upsert(s, PagerDutyUser, list(users.values()))
-            # an incident's assignments are replaced as a whole: reassigned or resolved ones drop out
-            keys = [(ctx.connection_id, n) for n in latest]
-            for i in range(0, len(keys), 500):
-                s.execute(
-                    delete(PagerDutyAssignment).where(
-                        tuple_(PagerDutyAssignment.connection_id, PagerDutyAssignment.incident_number).in_(
-                            keys[i : i + 500]
-                        )
-                    )
-                )
-            upsert(s, PagerDutyAssignment, _unique(assignments))
-        last = batch[-1].id
-        ctx.progress.advance(len(batch), records=len(latest))
+            for stmt in statements:
+                s.execute(stmt, values)
+        last = hi
+        ctx.progress.advance(count, records=count)
     state.save_raw_id(entity, last)
 
 
-def _incident_row(
-    connection_id: int, number: int, rec: dict[str, Any], origin: dict[str, Any]
-) -> dict[str, Any]:
-    priority = rec.get("priority")
-    teams = [t for t in rec.get("teams") or [] if isinstance(t, dict)]
-    service = rec.get("service") if isinstance(rec.get("service"), dict) else {}
-    return {
-        "connection_id": connection_id,
-        "number": number,
-        "id": str(rec.get("id") or ""),
-        "url": rec.get("html_url"),
-        "service_id": service.get("id"),
-        "title": rec.get("title"),
-        "summary": rec.get("summary"),
-        "status": rec.get("status"),
-        "urgency": rec.get("urgency"),
-        "priority": (priority.get("summary") or priority.get("name")) if isinstance(priority, dict) else None,
-        "incident_key": rec.get("incident_key"),
-        "created_date": parse_time(rec.get("created_at")),
-        "updated_date": parse_time(rec.get("updated_at")) or parse_time(rec.get("last_status_change_at")),
-        "resolved_date": parse_time(rec.get("resolved_at")),
-        "last_status_change_at": parse_time(rec.get("last_status_change_at")),
-        "team_id": teams[0].get("id") if teams else None,
-        "team_name": teams[0].get("summary") if teams else None,
-        **origin,
+BATCH_TABLE = "pd_incident_batch"
+FIELDS = {  # column of the batch table: (path in the incident record, kind)
+    "number_type": ("$.incident_number", "type"),
+    "number": ("$.incident_number", "value"),
+    "incident_id": ("$.id", "value"),
+    "url": ("$.html_url", "value"),
+    "service_id": ("$.service.id", "value"),
+    "title": ("$.title", "value"),
+    "summary": ("$.summary", "value"),
+    "status": ("$.status", "value"),
+    "urgency": ("$.urgency", "value"),
+    "priority_summary": ("$.priority.summary", "value"),
+    "priority_name": ("$.priority.name", "value"),
+    "incident_key": ("$.incident_key", "value"),
+    "created_at": ("$.created_at", "value"),
+    "updated_at": ("$.updated_at", "value"),
+    "resolved_at": ("$.resolved_at", "value"),
+    "last_status_change_at": ("$.last_status_change_at", "value"),
+    "team_id": ("$.teams[0].id", "value"),
+    "team_name": ("$.teams[0].summary", "value"),
+    "assignments": ("$.assignments", "json"),
+}
+
+
+def _incident_statements(d: SqlDialect) -> list[Any]:
+    """Read the batch's records once into a temporary table, upsert its incidents, then its
+    users, then replace its incidents' assignments."""
+    fill = d.json_fields_table(
+        BATCH_TABLE,
+        f"FROM {RAW_INCIDENTS.name} r WHERE r.params = :params AND r.id > :lo AND r.id <= :hi",
+        "r.data",
+        {"raw_id": "r.id", "params": "r.params"},
+        FIELDS,
+    )
+    ts = d.iso_timestamp
+    origin = {
+        "_raw_data_params": "b.params",
+        "_raw_data_table": f"'{RAW_INCIDENTS.name}'",
+        "_raw_data_id": "b.raw_id",
     }
-
-
-def _unique(assignments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (incident, user): the latest assignment time wins."""
-    best: dict[tuple[int, str], dict[str, Any]] = {}
-    for a in assignments:
-        key = (a["incident_number"], a["user_id"])
-        if key not in best or (a["assigned_at"] or datetime.min) > (best[key]["assigned_at"] or datetime.min):
-            best[key] = a
-    return list(best.values())
+    stamps = {"created_at": ":now", "updated_at": ":now"}
+    incidents = insert_select(
+        d,
+        PagerDutyIncident,
+        {
+            "connection_id": ":cid",
+            "number": "b.number",
+            "id": f"COALESCE({d.as_text('b.incident_id')}, '')",
+            "url": "b.url",
+            "service_id": "b.service_id",
+            "title": "b.title",
+            "summary": "b.summary",
+            "status": "b.status",
+            "urgency": "b.urgency",
+            "priority": "COALESCE(NULLIF(b.priority_summary, ''), b.priority_name)",
+            "incident_key": "b.incident_key",
+            "created_date": ts("b.created_at"),
+            "updated_date": f"COALESCE({ts('b.updated_at')}, {ts('b.last_status_change_at')})",
+            "resolved_date": ts("b.resolved_at"),
+            "last_status_change_at": ts("b.last_status_change_at"),
+            "team_id": "b.team_id",
+            "team_name": "b.team_name",
+            **origin,
+            **stamps,
+        },
+        f"FROM {BATCH_TABLE} b WHERE b.number_type = 'integer' ORDER BY b.raw_id",
+    )
+    # assignments of the copy of each incident that won (the tool row's raw id)
+    a_cols = {
+        "user_id": "$.assignee.id",
+        "user_name": "$.assignee.summary",
+        "user_url": "$.assignee.html_url",
+    }
+    items = d.json_table("b.assignments", "a", {**a_cols, "at": "$.at"})
+    col = {name: d.json_column("a", name, sub) for name, sub in a_cols.items()}
+    user_id = d.as_text(col["user_id"])
+    from_assignments = (
+        f"FROM {BATCH_TABLE} b JOIN {PagerDutyIncident.__tablename__} t "
+        f"ON t.connection_id = :cid AND t.number = b.number AND t._raw_data_id = b.raw_id, {items} "
+        f"WHERE b.number_type = 'integer' AND {col['user_id']} IS NOT NULL AND {user_id} <> ''"
+    )
+    users = insert_select(
+        d,
+        PagerDutyUser,
+        {
+            "connection_id": ":cid",
+            "id": user_id,
+            "name": col["user_name"],
+            "url": col["user_url"],
+            **origin,
+            **stamps,
+        },
+        f"{from_assignments} ORDER BY b.raw_id",
+    )
+    drop_assignments = (
+        f"DELETE FROM {PagerDutyAssignment.__tablename__} WHERE connection_id = :cid AND incident_number IN "
+        f"(SELECT number FROM {BATCH_TABLE} WHERE number_type = 'integer')"
+    )
+    at = d.iso_timestamp(d.json_column("a", "at", "$.at"))
+    assignments = insert_select(
+        d,
+        PagerDutyAssignment,
+        {
+            "connection_id": ":cid",
+            "incident_number": "b.number",
+            "user_id": user_id,
+            "assigned_at": f"MAX({at})",  # one row per user: the latest assignment
+            "_raw_data_params": "MAX(b.params)",
+            "_raw_data_table": f"'{RAW_INCIDENTS.name}'",
+            "_raw_data_id": "MAX(b.raw_id)",
+            **stamps,
+        },
+        f"{from_assignments} GROUP BY b.number, {user_id}",
+    )
+    statements = [*fill, incidents, users, drop_assignments, assignments, d.drop_temp(BATCH_TABLE)]
+    return [typed(stmt) if isinstance(stmt, str) else stmt for stmt in statements]

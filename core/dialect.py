@@ -1,0 +1,174 @@
+"""SQL spellings that differ between SQLite and MySQL/MariaDB, for set-based statements.
+
+Extractors and converters that move whole batches with one INSERT … SELECT (instead of a
+Python loop per row) are written once as SQL text; the few expressions that differ per
+backend — reading JSON, parsing ISO-8601 timestamps, upsert clauses — come from here.
+The database does the per-row work in C, outside Python's GIL, so it also overlaps with
+the collectors of other tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+
+from core.models.base import UTCDateTime
+
+# ISO-8601 date-time with optional fraction and zone, as APIs send them
+_ISO_MYSQL = (
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+)
+
+
+def typed(sql: str, *datetimes: str) -> Any:
+    """text() with the named datetime parameters typed, so SQLite gets its stored format."""
+    return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in datetimes))
+
+
+@dataclass(frozen=True)
+class SqlDialect:
+    """Expressions for one backend: `sqlite` or `mysql` (MariaDB included)."""
+
+    name: str
+
+    @classmethod
+    def of(cls, dialect_name: str) -> SqlDialect:
+        return cls("mysql" if dialect_name in ("mysql", "mariadb") else "sqlite")
+
+    @property
+    def mysql(self) -> bool:
+        return self.name == "mysql"
+
+    # -- JSON documents stored as text (raw tables) ------------------------------------------
+
+    def json_fields_table(
+        self, name: str, source: str, doc: str, keep: dict[str, str], fields: dict[str, tuple[str, str]]
+    ) -> list[str]:
+        """Statements filling temporary table `name` with one row per row of `source`.
+
+        `source` is "FROM … WHERE …" naming the JSON column `doc`; `keep` maps columns to plain
+        expressions; `fields` maps columns to (JSON path, kind): kind "value" is the scalar at the
+        path (NULL when absent or null), "json" the JSON text of an object or list, "type" the
+        lower-case JSON type name there ("integer", "text"/"string", "object", …).
+        SQLite parses each document once (one multi-path json_extract), not once per field.
+        """
+        kept = ", ".join(f"{expr} AS {col}" for col, expr in keep.items())
+        if self.mysql:
+            exprs = {
+                "value": "JSON_VALUE({doc}, '{path}')",
+                "json": "JSON_QUERY({doc}, '{path}')",
+                "type": "LOWER(JSON_TYPE(JSON_EXTRACT({doc}, '{path}')))",
+            }
+            cols = ", ".join(
+                exprs[kind].format(doc=doc, path=path) + f" AS {col}" for col, (path, kind) in fields.items()
+            )
+            return [self.drop_temp(name), f"CREATE TEMPORARY TABLE {name} AS SELECT {kept}, {cols} {source}"]
+        paths = ", ".join(f"'{path}'" for path, _ in fields.values())
+        cols = ", ".join(
+            (f"json_type(x.j, '$[{i}]')" if kind == "type" else f"json_extract(x.j, '$[{i}]')") + f" AS {col}"
+            for i, (col, (_, kind)) in enumerate(fields.items())
+        )
+        passed = ", ".join(f"x.{col}" for col in keep)
+        return [
+            self.drop_temp(name),
+            f"CREATE TEMP TABLE {name} AS WITH x AS MATERIALIZED (SELECT {kept}, json_extract({doc}, {paths}) AS j "
+            f"{source}) SELECT {passed}, {cols} FROM x",
+        ]
+
+    def drop_temp(self, name: str) -> str:
+        return f"DROP TEMPORARY TABLE IF EXISTS {name}" if self.mysql else f"DROP TABLE IF EXISTS temp.{name}"
+
+    def iso_timestamp(self, expr: str) -> str:
+        """ISO-8601 text as a stored UTC timestamp (to the millisecond); anything else → NULL.
+
+        Zone offsets are applied; a timestamp without a zone is taken as UTC.
+        """
+        if self.mysql:
+            base = (
+                f"REPLACE(REGEXP_SUBSTR({expr}, '^[0-9-]{{10}}[T ][0-9:]{{8}}([.][0-9]{{1,3}})?'), 'T', ' ')"
+            )
+            zone = f"REGEXP_SUBSTR({expr}, '[+-][0-9]{{2}}:[0-9]{{2}}$')"
+            return (
+                f"(CASE WHEN {expr} REGEXP '{_ISO_MYSQL}' THEN "
+                f"CASE WHEN {zone} <> '' THEN CONVERT_TZ(CAST({base} AS DATETIME(3)), {zone}, '+00:00') "
+                f"ELSE CAST({base} AS DATETIME(3)) END END)"
+            )
+        # strftime() is NULL for text that is no date (numbers would be read as Julian days,
+        # hence the shape test); '%f' is seconds with milliseconds and SQLAlchemy stores
+        # microseconds: pad so the text compares like the values it writes
+        return (
+            f"(CASE WHEN {expr} LIKE '____-__-__%' THEN strftime('%Y-%m-%d %H:%M:%f', {expr}) || '000' END)"
+        )
+
+    def json_table(self, doc: str, alias: str, columns: dict[str, str]) -> str:
+        """A FROM-clause item: one row per element of the JSON array `doc` (NULL: no rows).
+
+        `columns` maps a name to a path inside the element; read them with `json_column`.
+        Elements that are no objects give NULL columns.
+        """
+        if self.mysql:
+            cols = ", ".join(f"{name} TEXT PATH '{sub}'" for name, sub in columns.items())
+            return f"JSON_TABLE({doc}, '$[*]' COLUMNS ({cols})) AS {alias}"
+        return f"json_each({doc}) AS {alias}"
+
+    def json_column(self, alias: str, name: str, sub: str) -> str:
+        """Column `name` (at `sub` in the element) of a `json_table` item."""
+        if self.mysql:
+            return f"{alias}.{name}"
+        return (
+            f"(CASE WHEN {alias}.type = 'object' AND json_type({alias}.value, '{sub}') "
+            f"NOT IN ('object', 'array', 'null') THEN json_extract({alias}.value, '{sub}') END)"
+        )
+
+    # -- arithmetic and text ---------------------------------------------------------------------
+
+    def minutes_between(self, start: str, end: str) -> str:
+        """Whole minutes from start to end, truncated toward zero (MySQL's TIMESTAMPDIFF)."""
+        if self.mysql:
+            return f"TIMESTAMPDIFF(MINUTE, {start}, {end})"
+        # julianday is exact to ~40 µs; rounding to whole milliseconds removes float noise
+        return f"(CAST(ROUND((julianday({end}) - julianday({start})) * 86400000) AS INTEGER) / 60000)"
+
+    def concat(self, *parts: str) -> str:
+        if self.mysql:
+            return f"CONCAT({', '.join(parts)})"
+        return "(" + " || ".join(parts) + ")"
+
+    def as_text(self, expr: str) -> str:
+        """A number as text; on MySQL a coercible string, so comparing it with a column uses
+        the column's collation whatever the connection's is."""
+        return f"CONCAT({expr})" if self.mysql else f"CAST({expr} AS TEXT)"
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def upsert_clause(self, key: Iterable[str], update: Iterable[str]) -> str:
+        """What follows INSERT … SELECT … so rows whose key exists are updated (later rows win)."""
+        cols = list(update)
+        if self.mysql:
+            if not cols:
+                first = next(iter(key))
+                return f"ON DUPLICATE KEY UPDATE {first} = {first}"
+            return "ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in cols)
+        target = ", ".join(key)
+        if not cols:
+            return f"ON CONFLICT ({target}) DO NOTHING"
+        return f"ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in cols)
+
+
+def insert_select(d: SqlDialect, model: Any, columns: dict[str, str], rest: str) -> Any:
+    """INSERT INTO model (columns) SELECT expressions `rest`, updating rows whose key exists.
+
+    The set-based counterpart of `core.db.upsert`: `columns` maps each column to its SQL
+    expression; `created_at` is kept on update; a `:now` parameter is typed as a timestamp.
+    """
+    table = getattr(model, "__table__", model)
+    key = [c.name for c in table.primary_key.columns]
+    update = [c for c in columns if c not in key and c != "created_at"]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns.values())} {rest} "
+        f"{d.upsert_clause(key, update)}"
+    )
+    return typed(sql, "now")
