@@ -12,7 +12,6 @@ import orjson
 from sqlalchemy import Table, delete, select
 
 from core.db import Database, insert_rows
-from core.models import utcnow
 
 
 def raw_params(**params: Any) -> str:
@@ -47,14 +46,14 @@ class RawWriter:
         self.add_many([record], url=url, input=input)
 
     def add_many(self, records: list[Any], *, url: str | None = None, input: Any = None) -> None:
-        now = utcnow()
+        params, dumps = self.params, orjson.dumps
+        # created_at is filled once per batch, by the insert's column default
         rows = [
             {
-                "params": self.params,
-                "data": r if isinstance(r, str) else orjson.dumps(r).decode(),
+                "params": params,
+                "data": r if isinstance(r, str) else dumps(r).decode(),
                 "url": url,
                 "input": input,
-                "created_at": now,
             }
             for r in records
         ]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
+from queue import SimpleQueue
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -226,26 +226,39 @@ class ApiClient:
         """
         source = iter(items)
         window = 2 * self.max_concurrency
+        finished: SimpleQueue[int] = SimpleQueue()  # indexes of completed calls, as they complete
+        futures: dict[int, Future[R]] = {}
+        done: set[int] = set()
+        submitted = 0
+
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="apiclient") as pool:
-            pending: deque[Future[R]] = deque()
+
+            def submit(count: int) -> None:
+                nonlocal submitted
+                for item in islice(source, count):
+                    future = pool.submit(fn, item)
+                    future.add_done_callback(lambda _f, i=submitted: finished.put(i))
+                    futures[submitted] = future
+                    submitted += 1
+
             try:
-                for item in islice(source, window):
-                    pending.append(pool.submit(fn, item))
-                while pending:
-                    head = pending[0]
-                    if not head.done():
-                        wait(pending, return_when=FIRST_COMPLETED)
-                        for future in pending:
-                            if future.done() and not future.cancelled() and future.exception() is not None:
-                                future.result()  # raises the worker's exception
+                submit(window)
+                head = 0
+                while head < submitted:
+                    if head not in done:
+                        index = finished.get()  # O(1) per completion, however many are pending
+                        done.add(index)
+                        failed = futures[index]
+                        if not failed.cancelled() and failed.exception() is not None:
+                            failed.result()  # raises the worker's exception
                         continue
-                    pending.popleft()
-                    result = head.result()
-                    for item in islice(source, 1):
-                        pending.append(pool.submit(fn, item))
+                    done.discard(head)
+                    result = futures.pop(head).result()
+                    head += 1
+                    submit(1)
                     yield result
             finally:
-                for future in pending:
+                for future in futures.values():
                     future.cancel()
 
     # -- internals ---------------------------------------------------------------------------------
