@@ -6,7 +6,16 @@ operations they need are spelled per backend here, so the same text runs on both
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+BULK_CACHE_KIB = 512 * 1024  # SQLite page cache of the stage's connection while it runs
+QUERY_CACHE_KIB = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,10 +89,21 @@ class Dialect:
         MariaDB keeps an intermediate result in memory only up to tmp_table_size (16 MB by
         default) and writes the rest to disk; the stage's one-pass linking holds a row per
         incident, so let it use memory as needed (the server still caps it, per session).
+        SQLite's page cache is 2 MB by default and its sorts spill to temporary files:
+        inserting a million rows into tables whose indexes are not in insertion order (the
+        relationships by deployment, the incidents by resolution) then rereads pages all the
+        time. `bulk_session` restores SQLite's settings afterwards (they belong to the pooled
+        connection).
         """
         if not self.mysql:
-            return []
+            return [f"PRAGMA cache_size = {-BULK_CACHE_KIB}", "PRAGMA temp_store = MEMORY"]
         return ["SET SESSION tmp_table_size = 1073741824, max_heap_table_size = 1073741824"]
+
+    def query_session_settings(self) -> list[str]:
+        """For a metrics query: its sorts and groupings stay in memory on SQLite."""
+        if not self.mysql:
+            return [f"PRAGMA cache_size = {-QUERY_CACHE_KIB}", "PRAGMA temp_store = MEMORY"]
+        return []
 
     def create_temp(self, name: str, select: str) -> str:
         return f"CREATE TEMPORARY TABLE {name} AS {select}"
@@ -94,3 +114,25 @@ class Dialect:
     def binary(self, expr: str) -> str:
         """Compare ids byte-wise on both backends (SQLite's default), not case-insensitively."""
         return f"{expr} COLLATE utf8mb4_bin" if self.mysql else expr
+
+
+@contextmanager
+def session_settings(s: Session, statements: list[str]) -> Iterator[None]:
+    """Apply settings to the session's connection; SQLite's pragmas are put back afterwards."""
+    saved: list[str] = []
+    for statement in statements:
+        if not statement.startswith("PRAGMA "):
+            s.execute(text(statement))
+            continue
+        name = statement.split()[1]
+        before = f"PRAGMA {name} = {s.execute(text(f'PRAGMA {name}')).scalar()}"
+        try:
+            s.execute(text(statement))
+        except OperationalError:  # temp_store is fixed once the connection has a temporary table
+            continue
+        saved.append(before)
+    try:
+        yield
+    finally:
+        for statement in saved:
+            s.execute(text(statement))

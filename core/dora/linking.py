@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from core.db import Database
-from core.dora.dialect import Dialect
+from core.dora.dialect import Dialect, session_settings
 from core.dora.fragments import PIDR, deployments, project_incidents_join
 from core.dora.models import DoraDeployment, DoraLink
 from core.dora.project import load_project
@@ -48,9 +48,7 @@ def link_incidents(db: Database, project: str) -> LinkResult:
     finish time go to the greatest deployment id, so the result never depends on row order.
     """
     d = Dialect.of(db.dialect)
-    with db.session() as s:
-        for statement in d.bulk_session_settings():
-            s.execute(text(statement))
+    with db.session() as s, session_settings(s, d.bulk_session_settings()):
         settings = load_project(s, project)
         predicate, params = settings.incident_filter.predicate("i", "flt")
         params.update(now_params(project))
