@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from core.dora.dialect import Dialect
-from core.dora.fragments import PIDR, deployments, project_incidents_join
+from core.dora.fragments import PIDR, project_incidents_join
 from core.dora.window import Window
 from core.models.base import UTCDateTime
 
@@ -229,15 +229,23 @@ class MetricQueries:
         return out
 
     def _materialize_deployments(self, window: Window) -> None:
-        """The period's deployments, computed once into a temporary table for this statement.
+        """The period's deployments, copied once into a temporary table for this statement.
 
+        They are the stage's `_dora_deployments` (the project's deployments, each dated by
+        its last finish, as `fragments.deployments` defines them), read by an index range
+        instead of grouping deployment commits again on every request: like the links the
+        change failure rate counts, they are those of the project's last stage run.
         The statement reads them several times; MariaDB evaluates a CTE once per reference.
         """
         d = self.d
         self.s.execute(text(d.drop_temp(WINDOW_DEPLOYMENTS)))
         _run(
             self.s,
-            d.create_temp(WINDOW_DEPLOYMENTS, deployments(windowed=True)),
+            d.create_temp(
+                WINDOW_DEPLOYMENTS,
+                "SELECT deployment_id, finished_date FROM _dora_deployments "
+                "WHERE project_name = :project AND finished_date >= :lo AND finished_date < :hi",
+            ),
             {"project": self.project, "lo": window.day_start, "hi": window.day_end},
         )
 
