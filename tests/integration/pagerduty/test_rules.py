@@ -8,7 +8,7 @@ extract and convert on each database; every column is compared with what the ref
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ from core.context import AppContext
 from core.models import BoardIssue, Issue, IssueAssignee
 from core.pipeline.task import execute_task
 from plugins.pagerduty.models import RAW_INCIDENTS, PagerDutyIncident
+from plugins.pagerduty.tasks.common import parse_time
 
 SERVICE = "PSVC001"
 PARAMS = raw_params(ConnectionId=1, ScopeId=SERVICE)
@@ -96,15 +97,8 @@ RECORDS: list[Any] = [
 
 def _ts(value: Any) -> datetime | None:
     """ISO-8601 → naive UTC, kept to the millisecond (as both databases store it); junk → None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
+    parsed = parse_time(value)
+    return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000) if parsed else None
 
 
 def _reference() -> tuple[dict[str, dict[str, Any]], set[tuple[str, str, str]]]:
