@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.dora import levels as lv
+from core.dora.dialect import session_settings
 from core.dora.project import load_project, scope_counts
 from core.dora.queries import Bucket, DeploymentFigures, MetricQueries
 from core.dora.window import Window, iso
@@ -138,7 +139,8 @@ class ReportBuilder:
             lambda q: q.recovery_time(w, agg),
         ]
         if self.q.d.name != "mysql":
-            figures, restore, recovery = (job(self.q) for job in jobs)
+            with session_settings(self.s, self.q.d.query_session_settings()):
+                figures, restore, recovery = (job(self.q) for job in jobs)
             return figures, restore, recovery
         make = sessionmaker(bind=self.s.get_bind())
 
