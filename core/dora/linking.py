@@ -22,6 +22,7 @@ from core.dora.stage import now_params, typed
 
 SCRATCH = DoraDeployment.__tablename__
 LINKS = DoraLink.__tablename__
+EXPLICIT = "_dora_explicit"  # a temporary table, per connection
 EXPLICIT_SKEW_MS = 3_600_000  # how late a matching deployment may finish after the incident began
 
 
@@ -69,7 +70,18 @@ def link_incidents(db: Database, project: str) -> LinkResult:
         if settings.linking_window_hours is not None:
             params["window_ms"] = round(settings.linking_window_hours * 3_600_000)
             window = f"AND {d.millis_between('nd.finished_date', 'x.created_date')} <= :window_ms"
+        # the explicitly linked incidents, apart: the time rule's INSERT then does not read the
+        # table it writes, which both backends would answer by buffering all its rows first
+        s.execute(text(d.drop_temp(EXPLICIT)))
+        s.execute(text(f"CREATE TEMPORARY TABLE {EXPLICIT} (incident_id VARCHAR(255) NOT NULL PRIMARY KEY)"))
+        s.execute(
+            text(
+                f"INSERT INTO {EXPLICIT} (incident_id) SELECT incident_id FROM {LINKS} WHERE project_name = :project"
+            ),
+            params,
+        )
         timed = s.execute(text(_time_sql(d, predicate, window)), params).rowcount
+        s.execute(text(d.drop_temp(EXPLICIT)))
         s.execute(text(f"DELETE FROM {PIDR} WHERE project_name = :project"), params)
         s.execute(
             typed(
@@ -155,7 +167,7 @@ def _time_sql(d: Dialect, predicate: str, window: str) -> str:
                 FROM incidents i
                 {project_incidents_join("i")}
                 WHERE i.created_date IS NOT NULL AND ({predicate})
-                  AND NOT EXISTS (SELECT 1 FROM {LINKS} e WHERE e.project_name = :project AND e.incident_id = i.id)
+                  AND NOT EXISTS (SELECT 1 FROM {EXPLICIT} e WHERE e.incident_id = i.id)
             ) ev
         ) x
         JOIN {SCRATCH} nd ON nd.project_name = :project AND nd.ordinal = x.n

@@ -181,8 +181,9 @@ class ProjectMapping(RawDataOrigin, Base):
 class ProjectIncidentDeploymentRelationship(RawDataOrigin, Base):
     __tablename__ = "project_incident_deployment_relationships"
     __table_args__ = (
-        Index("ix_pidr_deployment", "deployment_id"),
-        # migration 0503, SQLite only: InnoDB's secondary indexes carry the primary key already
+        # InnoDB's secondary indexes carry the primary key, so on MySQL/MariaDB this one covers
+        # the lookups by deployment; SQLite has the wider one instead (migrations 0503, 0505)
+        Index("ix_pidr_deployment", "deployment_id").ddl_if(dialect=("mysql", "mariadb")),
         Index("ix_dora_pidr_deployment", "deployment_id", "project_name", "id").ddl_if(dialect="sqlite"),
     )
 

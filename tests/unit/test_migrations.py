@@ -88,8 +88,10 @@ def _declared_indexes(table: Any, dialect: str) -> dict[str, list[str]]:
     out = {}
     for index in table.indexes:
         only = index._ddl_if  # Index.ddl_if(dialect=...): created on that backend only
-        if only is not None and only.dialect is not None and only.dialect != dialect:
-            continue
+        if only is not None and only.dialect is not None:
+            names = (only.dialect,) if isinstance(only.dialect, str) else tuple(only.dialect)
+            if dialect not in names:
+                continue
         out[index.name] = [c.name for c in index.columns]
     return out
 
