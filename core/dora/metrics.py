@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from threading import Lock
 from typing import Any
 
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from core.dora import levels as lv
 from core.dora.dialect import session_settings
@@ -128,9 +131,12 @@ class ReportBuilder:
 
     # -- the report --------------------------------------------------------------------
     def _queries(self) -> tuple[DeploymentFigures, dict[str, Bucket], dict[str, Bucket]]:
-        """The three independent queries; on MySQL each on its own connection, concurrently.
+        """The three independent queries, each on its own connection, concurrently.
 
-        SQLite runs them in turn: its transactions take the database's write lock here.
+        On SQLite the application's transactions begin IMMEDIATE (they take the write lock),
+        so the queries run on plain reader connections of their own (`_sqlite_readers`): in
+        WAL mode readers run side by side, and sqlite3 releases the GIL while it works. An
+        in-memory database has no other connection to share, and runs them in turn.
         """
         w, agg, six = self.window, self.aggregate, self.report == "2021"
         jobs: list[Callable[[MetricQueries], Any]] = [
@@ -138,14 +144,16 @@ class ReportBuilder:
             lambda q: q.time_to_restore(w, agg),
             lambda q: q.recovery_time(w, agg),
         ]
-        if self.q.d.name != "mysql":
+        bind = self.s.get_bind()
+        readers = _sqlite_readers(bind) if self.q.d.name != "mysql" else bind
+        if readers is None:
             with session_settings(self.s, self.q.d.query_session_settings()):
                 figures, restore, recovery = (job(self.q) for job in jobs)
             return figures, restore, recovery
-        make = sessionmaker(bind=self.s.get_bind())
+        make = sessionmaker(bind=readers)
 
         def run(job: Callable[[MetricQueries], Any]) -> Any:
-            with make() as s:
+            with make() as s, session_settings(s, self.q.d.query_session_settings()):
                 return job(MetricQueries(s, self.project, *self.filter))
 
         with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="dora-metrics") as pool:
@@ -193,6 +201,29 @@ class ReportBuilder:
             ),
             "monthly": monthly,
         }
+
+
+_READERS: dict[str, Engine] = {}
+_READERS_LOCK = Lock()
+
+
+def _sqlite_readers(bind: Any) -> Engine | None:
+    """Plain connections to the same SQLite file (no BEGIN IMMEDIATE), None for :memory:."""
+    url = bind.engine.url  # an Engine, or a Connection a session was bound to
+    if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
+        return None
+    key = url.render_as_string(hide_password=False)
+    with _READERS_LOCK:
+        engine = _READERS.get(key)
+        if engine is None:  # NullPool: nothing stays open once a request is answered
+            engine = create_engine(key, poolclass=NullPool)
+            event.listen(engine, "connect", _reader_connect)
+            _READERS[key] = engine
+    return engine
+
+
+def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA busy_timeout = 60000")
 
 
 def dora_report(
