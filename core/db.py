@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,12 +48,46 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # checkpoint every ~64 MB of WAL instead of 4 MB: bulk collection writes hundreds of
             # MB, and each checkpoint waits for an fsync while holding the write lock
             cur.execute("PRAGMA wal_autocheckpoint=16384")
+            # set-based extract/convert fill temporary tables per batch: keep them off the disk
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()
 
+        # SQLite has one writer at a time; a waiting connection polls in sleeps of up to 100 ms.
+        # This process's threads queue on a semaphore instead and start the moment the writer
+        # before them finishes (held from BEGIN to COMMIT/ROLLBACK, like SQLite's own lock;
+        # other processes still meet SQLite's lock, and after 60 s we fall back to it).
+        writer = threading.Semaphore(1)
+
+        def _release(info: dict[Any, Any]) -> None:
+            if info.pop("writer", False):
+                writer.release()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            info = conn.connection.info
+            if not info.get("writer"):
+                info["writer"] = writer.acquire(timeout=60)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(info)
+                raise
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _sqlite_end(conn: Any) -> None:
+            _release(conn.connection.info)
+
+        @event.listens_for(engine.pool, "reset")
+        def _sqlite_reset(dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
+            if connection_record is not None:
+                _release(connection_record.info)
+
+        @event.listens_for(engine.pool, "checkin")
+        def _sqlite_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+            if connection_record is not None:
+                _release(connection_record.info)
 
         return engine
     if backend in ("mysql", "mariadb"):
