@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import threading
 from collections.abc import Iterator, Mapping
@@ -12,6 +14,8 @@ import orjson
 from sqlalchemy import Table, delete, select
 
 from core.db import Database, insert_rows
+from core.dialect import typed
+from core.models import utcnow
 
 
 def raw_params(**params: Any) -> str:
@@ -27,6 +31,24 @@ class RawRecord:
     url: str | None
 
 
+@dataclass(frozen=True)
+class _Page:
+    body: bytes
+    path: str
+    url: str | None
+    records: int
+
+
+@functools.lru_cache(maxsize=64)
+def _split_statement(table: Table) -> Any:
+    """SQLite: one raw row per element of the page's list, as the JSON text of the element."""
+    return typed(
+        f"INSERT INTO {table.name} (params, data, url, input, created_at) "
+        "SELECT :params, value, :url, NULL, :now FROM json_each(CAST(:body AS TEXT), :path)",
+        "now",
+    )
+
+
 class RawWriter:
     """Buffers records of one scope and inserts them in batches; thread-safe.
 
@@ -39,8 +61,11 @@ class RawWriter:
         self.params = params
         self.batch_size = batch_size
         self.count = 0
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[dict[str, Any] | _Page] = []
+        self._pending = 0  # records in the buffer
         self._lock = threading.Lock()
+        # SQLite splits a page into records itself (json_each, in C): no Python object per record
+        self._split_pages = db.dialect == "sqlite"
 
     def add(self, record: Any, *, url: str | None = None, input: Any = None) -> None:
         self.add_many([record], url=url, input=input)
@@ -57,24 +82,49 @@ class RawWriter:
             }
             for r in records
         ]
+        self._append(rows, len(rows))
+
+    def add_page(self, records: list[Any], body: bytes, key: str, *, url: str | None = None) -> None:
+        """The records of a page, `body` being the page as received and `records` its `key` list."""
+        if not self._split_pages:
+            self.add_many(records, url=url)
+            return
+        self._append([_Page(body, f"$.{key}", url, len(records))], len(records))
+
+    def _append(self, entries: list[dict[str, Any] | _Page], records: int) -> None:
         with self._lock:
-            self._buffer.extend(rows)
-            if len(self._buffer) < self.batch_size:
+            self._buffer.extend(entries)
+            self._pending += records
+            if self._pending < self.batch_size:
                 return
-            rows, self._buffer = self._buffer, []
-        self._write(rows)
+            entries, self._buffer, self._pending = self._buffer, [], 0
+        self._write(entries)
 
     def flush(self) -> None:
         with self._lock:
-            rows, self._buffer = self._buffer, []
-        self._write(rows)
+            entries, self._buffer, self._pending = self._buffer, [], 0
+        self._write(entries)
 
-    def _write(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
+    def _write(self, entries: list[dict[str, Any] | _Page]) -> None:
+        if not entries:
             return
         with self.db.session() as s:
-            insert_rows(s, self.table, rows)
-        self.count += len(rows)
+            # in arrival order: runs of plain rows, runs of pages
+            for is_page, run in itertools.groupby(entries, key=lambda e: isinstance(e, _Page)):
+                batch = list(run)
+                if is_page:
+                    now = utcnow()
+                    s.execute(
+                        _split_statement(self.table),
+                        [
+                            {"params": self.params, "url": p.url, "now": now, "body": p.body, "path": p.path}
+                            for p in batch
+                        ],
+                    )
+                    self.count += sum(p.records for p in batch)  # type: ignore[union-attr]
+                else:
+                    insert_rows(s, self.table, batch)  # type: ignore[arg-type]
+                    self.count += len(batch)
 
     def delete_all(self) -> int:
         """Forget this scope's raw rows (a full sync collects them again)."""

@@ -209,6 +209,18 @@ class ApiClient:
         """GET and decode JSON; ``validate`` raising ValueError/KeyError/TypeError means malformed."""
         return self.request_json("GET", path, params=params, validate=validate)
 
+    def get_json_and_body(
+        self, path: str, *, params: Params | None = None, validate: Validator | None = None
+    ) -> tuple[Any, bytes]:
+        """get_json, plus the body as received: a collector can store the records without
+        encoding them again."""
+
+        def attempt() -> tuple[Any, bytes]:
+            response = self._send("GET", path, params, None, None)
+            return self._decode("GET", response, validate), response.content
+
+        return self._with_retries("GET", path, attempt)
+
     def post_json(
         self, path: str, *, json: Any = None, params: Params | None = None, validate: Validator | None = None
     ) -> Any:

@@ -60,12 +60,12 @@ def collect_incidents(ctx: TaskContext) -> None:
     try:
         if mark is None or mark.latest_success_start is None:
             start = requested_after or _service_created(ctx) or EARLIEST
-            _collect_windows(ctx, "/incidents", "incidents", base, start, until, writer.add_many)
+            _collect_windows(ctx, "/incidents", "incidents", base, start, until, writer.add_page)
         else:
             since = mark.latest_success_start - OVERLAP
-            _collect_windows(ctx, "/incidents", "incidents", base, since, until, writer.add_many)
+            _collect_windows(ctx, "/incidents", "incidents", base, since, until, writer.add_page)
 
-            def changed(entries: list[Page]) -> None:
+            def changed(entries: list[Page], _body: bytes, _key: str) -> None:
                 writer.add_many(_changed_incidents(entries, service))
 
             log_params = {"include[]": ["incidents"], "is_overview": "false", "time_zone": "UTC"}
@@ -83,13 +83,13 @@ def _collect_windows(
     base: dict[str, Any],
     start: datetime,
     end: datetime,
-    sink: Callable[[list[Page]], None],
+    sink: Callable[[list[Page], bytes, str], None],
 ) -> None:
     """Fetch every record of [start, end): probes first, then all remaining pages concurrently."""
     client = ctx.client
     validate = _list_of(items_key)
 
-    def fetch(window: tuple[datetime, datetime], offset: int, total: bool = False) -> Page:
+    def fetch(window: tuple[datetime, datetime], offset: int, total: bool = False) -> tuple[Page, bytes]:
         ctx.check_cancelled()
         params = {
             **base,
@@ -100,33 +100,33 @@ def _collect_windows(
         }
         if total:
             params["total"] = "true"
-        body: Page = client.get_json(path, params=params, validate=validate)
-        return body
+        body, content = client.get_json_and_body(path, params=params, validate=validate)
+        return body, content
 
-    def probe(a: datetime, b: datetime) -> tuple[int, Page]:
-        body = fetch((a, b), 0, total=True)
+    def probe(a: datetime, b: datetime) -> tuple[int, tuple[Page, bytes]]:
+        body, content = fetch((a, b), 0, total=True)
         total = body.get("total")
-        return (total if isinstance(total, int) else len(body[items_key])), body
+        return (total if isinstance(total, int) else len(body[items_key])), (body, content)
 
     spans = list(time_windows(start, end, MAX_SPAN))
     jobs: list[tuple[tuple[datetime, datetime], int]] = []
     expected = 0
     for span, (count, first) in zip(spans, client.map_concurrent(lambda s: probe(*s), spans), strict=True):
-        windows: Iterator[tuple[datetime, datetime, Page]]
+        windows: Iterator[tuple[datetime, datetime, tuple[Page, bytes]]]
         if count > OFFSET_CAP:
             windows = split_time_windows(span[0], span[1], probe=probe, cap=OFFSET_CAP, max_span=None)
         else:
             windows = iter([(span[0], span[1], first)])
-        for a, b, page in windows:
+        for a, b, (page, content) in windows:
             total = page.get("total")
             total = total if isinstance(total, int) else len(page[items_key])
             expected += total
-            sink(page[items_key])
+            sink(page[items_key], content, items_key)
             ctx.progress.advance(0, records=len(page[items_key]))
             jobs.extend(((a, b), offset) for offset in range(len(page[items_key]), total, PAGE_LIMIT))
     ctx.progress.set_total(len(jobs))
-    for page in client.map_concurrent(lambda job: fetch(*job), jobs):
-        sink(page[items_key])
+    for page, content in client.map_concurrent(lambda job: fetch(*job), jobs):
+        sink(page[items_key], content, items_key)
         ctx.progress.advance(1, records=len(page[items_key]))
 
 
