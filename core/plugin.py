@@ -145,6 +145,9 @@ class Subtask:
     kind: SubtaskKind
     description: str = ""
     enabled_by_default: bool = True
+    # Processes only what is new since its own watermark, so running it again is cheap and
+    # safe: the runner then also runs it while the collectors before it are still collecting.
+    incremental: bool = False
 
 
 @dataclass

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from contextlib import nullcontext
 
 from pydantic import ValidationError
 
 from core.context import AppContext
 from core.http.errors import Cancelled
+from core.pipeline.follow import Follower, FollowerFailed, followers
 from core.plugin import ProgressReporter, ScopeBase, Subtask, TaskCancelled, TaskContext
 from core.services.errors import NotFound
 from core.services.validation import invalid
@@ -29,7 +31,9 @@ class SubtaskFailed(Exception):
 def select_subtasks(
     all_subtasks: Iterable[Subtask], names: list[str] | None, *, skip_collectors: bool = False
 ) -> list[Subtask]:
-    chosen = [s for s in all_subtasks if (names is None and s.enabled_by_default) or (names and s.name in names)]
+    chosen = [
+        s for s in all_subtasks if (names is None and s.enabled_by_default) or (names and s.name in names)
+    ]
     if skip_collectors:
         chosen = [s for s in chosen if s.kind != "collect"]
     return chosen
@@ -91,7 +95,14 @@ def execute_task(
             ctx.check_cancelled()
             ctx.progress.start_subtask(sub.name, number, len(chosen))
             try:
-                sub.run(ctx)
+                with (
+                    Follower(ctx, followers(chosen, number - 1, ctx))
+                    if sub.kind == "collect"
+                    else nullcontext()
+                ):
+                    sub.run(ctx)
+            except FollowerFailed as exc:
+                raise SubtaskFailed(exc.subtask, exc.cause) from exc.cause
             except TaskCancelled:
                 raise
             except Cancelled as exc:  # the HTTP layer noticed the cancel event mid-request

@@ -34,11 +34,21 @@ class PagerDutyPlugin(Plugin):
     subtasks = [
         Subtask("collectServices", collect_services, "collect", "the service record (one request)"),
         Subtask("collectIncidents", collect_incidents, "collect", "incidents by time windows, incrementally"),
-        Subtask("extractServices", extract_services, "extract"),
-        Subtask("extractIncidents", extract_incidents, "extract", "incidents, users and assignments"),
-        Subtask("convertServices", convert_services, "convert", "service → board"),
+        Subtask("extractServices", extract_services, "extract", incremental=True),
         Subtask(
-            "convertIncidents", convert_incidents, "convert", "incidents → issues, assignees, board issues"
+            "extractIncidents",
+            extract_incidents,
+            "extract",
+            "incidents, users and assignments",
+            incremental=True,
+        ),
+        Subtask("convertServices", convert_services, "convert", "service → board", incremental=True),
+        Subtask(
+            "convertIncidents",
+            convert_incidents,
+            "convert",
+            "incidents → issues, assignees, board issues",
+            incremental=True,
         ),
     ]
     tables = [
