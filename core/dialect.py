@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import bindparam, text
 
@@ -35,7 +35,7 @@ class SqlDialect:
     name: str
 
     @classmethod
-    def of(cls, dialect_name: str) -> SqlDialect:
+    def of(cls, dialect_name: str) -> Self:
         return cls("mysql" if dialect_name in ("mysql", "mariadb") else "sqlite")
 
     @property

@@ -14,30 +14,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from core.dialect import SqlDialect
+
 BULK_CACHE_KIB = 512 * 1024  # SQLite page cache of the stage's connection while it runs
 QUERY_CACHE_KIB = 64 * 1024
 
 
 @dataclass(frozen=True)
-class Dialect:
-    """SQL spellings for one backend (`sqlite` or `mysql`)."""
-
-    name: str
-
-    @classmethod
-    def of(cls, dialect_name: str) -> Dialect:
-        return cls("mysql" if dialect_name in ("mysql", "mariadb") else "sqlite")
-
-    @property
-    def mysql(self) -> bool:
-        return self.name == "mysql"
-
-    def minutes_between(self, start: str, end: str) -> str:
-        """Whole minutes from start to end, truncated toward zero (MySQL's TIMESTAMPDIFF)."""
-        if self.mysql:
-            return f"TIMESTAMPDIFF(MINUTE, {start}, {end})"
-        # julianday is exact to ~40 µs; rounding to whole milliseconds removes float noise
-        return f"(CAST(ROUND((julianday({end}) - julianday({start})) * 86400000) AS INTEGER) / 60000)"
+class Dialect(SqlDialect):
+    """The metrics' date arithmetic on top of the shared spellings (`core.dialect`)."""
 
     def millis_between(self, start: str, end: str) -> str:
         if self.mysql:
@@ -78,11 +63,6 @@ class Dialect:
             return f"(YEAR({day}) DIV 6)"
         return f"(CAST(strftime('%Y', {day}) AS INTEGER) / 6)"
 
-    def concat(self, *parts: str) -> str:
-        if self.mysql:
-            return f"CONCAT({', '.join(parts)})"
-        return "(" + " || ".join(parts) + ")"
-
     def bulk_session_settings(self) -> list[str]:
         """For a connection about to sort and join a million rows in one statement.
 
@@ -114,9 +94,6 @@ class Dialect:
 
     def create_temp(self, name: str, select: str) -> str:
         return f"CREATE TEMPORARY TABLE {name} AS {select}"
-
-    def drop_temp(self, name: str) -> str:
-        return f"DROP TEMPORARY TABLE IF EXISTS {name}" if self.mysql else f"DROP TABLE IF EXISTS temp.{name}"
 
     def binary(self, expr: str) -> str:
         """Compare ids byte-wise on both backends (SQLite's default), not case-insensitively."""

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from core.db import Database
+from core.dialect import typed
 from core.dora.dialect import Dialect, session_settings
 from core.dora.fragments import PIDR, deployments, project_incidents_join
 from core.dora.models import DoraDeployment, DoraLink
 from core.dora.project import load_project
-from core.dora.stage import now_params, typed
+from core.dora.stage import now_params
 
 SCRATCH = DoraDeployment.__tablename__
 LINKS = DoraLink.__tablename__

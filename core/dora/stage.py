@@ -12,14 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 
 from core.db import Database
+from core.dialect import typed
 from core.dora.dialect import Dialect, session_settings
 from core.dora.fragments import project_boards
 from core.dora.project import sharing_filters
 from core.models import Incident, utcnow
-from core.models.base import UTCDateTime
 
 _OWN = {"id", "incident_key", "parent_incident_id", "table", "scope_id", "lead_time_minutes"}
 _PROVENANCE = {
@@ -47,11 +47,6 @@ def raw_params(project: str) -> str:
 
 def now_params(project: str) -> dict[str, Any]:
     return {"project": project, "params": raw_params(project), "now": utcnow()}
-
-
-def typed(sql: str, *datetimes: str) -> Any:
-    """text() with datetime parameters typed, so SQLite compares them in its stored format."""
-    return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in datetimes))
 
 
 def rebuild_incidents(db: Database, project: str) -> RebuildResult:
