@@ -144,6 +144,19 @@ class SqlDialect:
 
     # -- writes ----------------------------------------------------------------------------------
 
+    def delete_in(self, table: str, column: str, keys: str, where: str | None = None) -> str:
+        """DELETE the rows of `table` (alias `d`) whose `column` is among `keys` (a one-column
+        SELECT naming its column `k`), and that meet `where`.
+
+        MariaDB runs the IN (subquery) of a single-table DELETE once per row of the table; a
+        multi-table DELETE joins instead, through the index.
+        """
+        if self.mysql:
+            cond = f" WHERE {where}" if where else ""
+            return f"DELETE d FROM {table} d JOIN ({keys}) AS keyset ON d.{column} = keyset.k{cond}"
+        cond = f" AND {where}" if where else ""
+        return f"DELETE FROM {table} AS d WHERE d.{column} IN ({keys}){cond}"
+
     def upsert_clause(self, key: Iterable[str], update: Iterable[str]) -> str:
         """What follows INSERT … SELECT … so rows whose key exists are updated (later rows win)."""
         cols = list(update)

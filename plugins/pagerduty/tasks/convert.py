@@ -105,7 +105,7 @@ def _convert_statements(d: SqlDialect) -> list[Any]:
     )
     batch = "t.connection_id = :cid AND t.service_id = :service AND t._raw_data_id > :lo AND t._raw_data_id <= :hi"
     issue_id = d.concat(":prefix", d.as_text("t.number"))
-    batch_ids = f"SELECT {issue_id} FROM {tool} t WHERE {batch}"
+    batch_ids = f"SELECT {issue_id} AS k FROM {tool} t WHERE {batch}"
     origin = {
         "_raw_data_params": ":params",
         "_raw_data_table": f"'{RAW_INCIDENTS.name}'",
@@ -155,7 +155,7 @@ def _convert_statements(d: SqlDialect) -> list[Any]:
         },
         f"FROM {tool} t LEFT JOIN ({latest}) la ON la.incident_number = t.number AND la.pos = 1 WHERE {batch}",
     )
-    drop_assignees = typed(f"DELETE FROM {IssueAssignee.__tablename__} WHERE issue_id IN ({batch_ids})")
+    drop_assignees = typed(d.delete_in(IssueAssignee.__tablename__, "issue_id", batch_ids))
     assignees = insert_select(
         d,
         IssueAssignee,
@@ -165,8 +165,12 @@ def _convert_statements(d: SqlDialect) -> list[Any]:
     )
     # an incident moved to another service leaves its old board
     leave_boards = typed(
-        f"DELETE FROM {BoardIssue.__tablename__} WHERE issue_id IN ({batch_ids}) "
-        "AND board_id <> :board AND board_id LIKE :other_boards"
+        d.delete_in(
+            BoardIssue.__tablename__,
+            "issue_id",
+            batch_ids,
+            "d.board_id <> :board AND d.board_id LIKE :other_boards",
+        )
     )
     links = insert_select(
         d,

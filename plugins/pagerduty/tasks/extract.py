@@ -173,9 +173,11 @@ def _incident_statements(d: SqlDialect) -> list[Any]:
         },
         f"{from_assignments} ORDER BY b.raw_id",
     )
-    drop_assignments = (
-        f"DELETE FROM {PagerDutyAssignment.__tablename__} WHERE connection_id = :cid AND incident_number IN "
-        f"(SELECT number FROM {BATCH_TABLE} WHERE number_type = 'integer')"
+    drop_assignments = d.delete_in(
+        PagerDutyAssignment.__tablename__,
+        "incident_number",
+        f"SELECT number AS k FROM {BATCH_TABLE} WHERE number_type = 'integer'",
+        "d.connection_id = :cid",
     )
     at = d.iso_timestamp(d.json_column("a", "at", "$.at"))
     assignments = insert_select(
