@@ -16,6 +16,7 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.schema import Column
 
 # SQLite accepts 32766 bound parameters per statement; stay well below.
@@ -105,6 +106,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             kwargs.setdefault("max_overflow", 20)
         return create_engine(parsed, isolation_level="READ COMMITTED", **kwargs)
     raise DatabaseUnavailable(f"unsupported database backend {backend!r}")
+
+
+_READERS: dict[str, Engine] = {}
+_READERS_LOCK = threading.Lock()
+READER_MMAP_BYTES = 2**30
+
+
+def sqlite_reader_engine(bind: Any) -> Engine | None:
+    """Plain read connections to the same SQLite file (no BEGIN IMMEDIATE, so no write lock):
+    in WAL mode they read side by side with each other and with the writer. None for :memory:."""
+    url = bind.engine.url  # an Engine, or a Connection a session was bound to
+    if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
+        return None
+    key = url.render_as_string(hide_password=False)
+    with _READERS_LOCK:
+        engine = _READERS.get(key)
+        if engine is None:  # NullPool: nothing stays open once a request is answered
+            engine = create_engine(key, poolclass=NullPool)
+            event.listen(engine, "connect", _reader_connect)
+            _READERS[key] = engine
+    return engine
+
+
+def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA busy_timeout = 60000")
+    # read the file's pages in place rather than copying each into a fresh page cache
+    dbapi_connection.execute(f"PRAGMA mmap_size = {READER_MMAP_BYTES}")
 
 
 def check_connection(engine: Engine) -> None:

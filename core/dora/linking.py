@@ -114,12 +114,8 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
         """
 
     before = "m.finished_date <= m.created_date"
-    recovery = d.minutes_between("r.finished_date", "r.resolution_date")
     return f"""
-        INSERT INTO {LINKS} (project_name, incident_id, deployment_id, link_type, deployment_finished_date,
-            resolution_date, recovery_minutes)
-        SELECT :project, r.incident_id, r.deployment_id, 'explicit', r.finished_date, r.resolution_date,
-            CASE WHEN r.resolution_date IS NOT NULL THEN {recovery} END
+        {_insert_link(d, "r.incident_id", "r.deployment_id", "'explicit'", "r.finished_date", "r.resolution_date")}
         FROM (
             SELECT m.incident_id, m.deployment_id, m.finished_date, m.resolution_date,
                 ROW_NUMBER() OVER (
@@ -141,6 +137,15 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
     """
 
 
+def _insert_link(d: Dialect, incident: str, deployment: str, kind: str, finished: str, resolved: str) -> str:
+    """INSERT INTO the project's links … SELECT their columns, the recovery time derived once here."""
+    recovery = d.minutes_between(finished, resolved)
+    return f"""INSERT INTO {LINKS} (project_name, incident_id, deployment_id, link_type, deployment_finished_date,
+            resolution_date, recovery_minutes)
+        SELECT :project, {incident}, {deployment}, {kind}, {finished}, {resolved},
+            CASE WHEN {resolved} IS NOT NULL THEN {recovery} END"""
+
+
 def _time_sql(d: Dialect, predicate: str, window: str) -> str:
     """The time rule as one sort: deployments and incidents in time order, a running count.
 
@@ -150,12 +155,8 @@ def _time_sql(d: Dialect, predicate: str, window: str) -> str:
     every backend (a running MAX or a per-incident range lookup does not on MariaDB), and
     the ordinal is an indexed lookup (a join on a computed rank is not, on SQLite).
     """
-    recovery = d.minutes_between("nd.finished_date", "x.resolution_date")
     return f"""
-        INSERT INTO {LINKS} (project_name, incident_id, deployment_id, link_type, deployment_finished_date,
-            resolution_date, recovery_minutes)
-        SELECT :project, x.id, nd.deployment_id, 'time', nd.finished_date, x.resolution_date,
-            CASE WHEN x.resolution_date IS NOT NULL THEN {recovery} END
+        {_insert_link(d, "x.id", "nd.deployment_id", "'time'", "nd.finished_date", "x.resolution_date")}
         FROM (
             SELECT ev.kind, ev.id, ev.t AS created_date, ev.resolution_date,
                 SUM(CASE WHEN ev.kind = 0 THEN 1 ELSE 0 END)

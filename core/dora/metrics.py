@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from threading import Lock
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
+from core.db import sqlite_reader_engine
 from core.dora import levels as lv
 from core.dora.dialect import session_settings
 from core.dora.project import load_project, scope_counts
@@ -134,7 +132,7 @@ class ReportBuilder:
         """The three independent queries, each on its own connection, concurrently.
 
         On SQLite the application's transactions begin IMMEDIATE (they take the write lock),
-        so the queries run on plain reader connections of their own (`_sqlite_readers`): in
+        so the queries run on plain reader connections of their own (`core.db.sqlite_reader_engine`): in
         WAL mode readers run side by side, and sqlite3 releases the GIL while it works. An
         in-memory database has no other connection to share, and runs them in turn.
         """
@@ -145,7 +143,7 @@ class ReportBuilder:
             lambda q: q.recovery_time(w, agg),
         ]
         bind = self.s.get_bind()
-        readers = _sqlite_readers(bind) if self.q.d.name != "mysql" else bind
+        readers = sqlite_reader_engine(bind) if self.q.d.name != "mysql" else bind
         if readers is None:
             with session_settings(self.s, self.q.d.query_session_settings()):
                 figures, restore, recovery = (job(self.q) for job in jobs)
@@ -201,32 +199,6 @@ class ReportBuilder:
             ),
             "monthly": monthly,
         }
-
-
-_READERS: dict[str, Engine] = {}
-READER_MMAP_BYTES = 2**30
-_READERS_LOCK = Lock()
-
-
-def _sqlite_readers(bind: Any) -> Engine | None:
-    """Plain connections to the same SQLite file (no BEGIN IMMEDIATE), None for :memory:."""
-    url = bind.engine.url  # an Engine, or a Connection a session was bound to
-    if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
-        return None
-    key = url.render_as_string(hide_password=False)
-    with _READERS_LOCK:
-        engine = _READERS.get(key)
-        if engine is None:  # NullPool: nothing stays open once a request is answered
-            engine = create_engine(key, poolclass=NullPool)
-            event.listen(engine, "connect", _reader_connect)
-            _READERS[key] = engine
-    return engine
-
-
-def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA busy_timeout = 60000")
-    # read the file's pages in place rather than copying each into a fresh page cache
-    dbapi_connection.execute(f"PRAGMA mmap_size = {READER_MMAP_BYTES}")
 
 
 def dora_report(

@@ -40,8 +40,12 @@ def format_time(value: datetime) -> str:
     return value.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
+def incident_prefix(connection_id: int) -> str:
+    return f"pagerduty:Incident:{connection_id}:"
+
+
 def incident_id(connection_id: int, number: int) -> str:
-    return f"pagerduty:Incident:{connection_id}:{number}"
+    return f"{incident_prefix(connection_id)}{number}"
 
 
 def service_board_id(connection_id: int, service: str) -> str:

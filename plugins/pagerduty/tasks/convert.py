@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from core.collect import range_batches
@@ -17,7 +18,7 @@ from plugins.pagerduty.models import (
     PagerDutyUser,
 )
 from plugins.pagerduty.tasks.common import (
-    incident_id,
+    incident_prefix,
     params_of,
     scope_id,
     service_board_id,
@@ -84,7 +85,7 @@ def convert_incidents(ctx: TaskContext) -> None:
             "board": service_board_id(ctx.connection_id, service),
             "other_boards": f"pagerduty:Service:{ctx.connection_id}:%",
             "params": params_of(ctx),
-            "prefix": incident_id(ctx.connection_id, 0)[:-1],
+            "prefix": incident_prefix(ctx.connection_id),
             "lo": lo,
             "hi": hi,
             "now": utcnow(),
@@ -97,6 +98,7 @@ def convert_incidents(ctx: TaskContext) -> None:
     state.save_raw_id(entity, high_water)
 
 
+@functools.cache  # one set per dialect: the follower runs this subtask every few pages
 def _convert_statements(d: SqlDialect) -> list[Any]:
     tool, assignments, users = (
         PagerDutyIncident.__tablename__,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from core.collect import iter_raw, range_batches
@@ -103,6 +104,7 @@ FIELDS = {  # column of the batch table: (path in the incident record, kind)
 }
 
 
+@functools.cache  # one set per dialect: the follower runs this subtask every few pages
 def _incident_statements(d: SqlDialect) -> list[Any]:
     """Read the batch's records once into a temporary table, upsert its incidents, then its
     users, then replace its incidents' assignments."""
