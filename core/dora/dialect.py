@@ -29,6 +29,15 @@ class Dialect(SqlDialect):
             return f"(TIMESTAMPDIFF(MICROSECOND, {start}, {end}) DIV 1000)"
         return f"CAST(ROUND((julianday({end}) - julianday({start})) * 86400000) AS INTEGER)"
 
+    def int_div(self, a: str, b: str) -> str:
+        """Integer division of two integers, truncated toward zero on both backends."""
+        return f"({a} DIV {b})" if self.mysql else f"({a} / {b})"
+
+    @property
+    def datetime_type(self) -> str:
+        """The column type of stored timestamps (`UTCDateTime`), for temporary tables."""
+        return "DATETIME(3)" if self.mysql else "DATETIME"
+
     def day(self, ts: str) -> str:
         """The calendar day of a timestamp, comparable with `add_days` results."""
         return f"DATE({ts})" if self.mysql else f"date({ts})"

@@ -41,3 +41,15 @@ def project_incidents_join(alias: str = "i") -> str:
 
 def project_boards() -> str:
     return "SELECT row_id FROM project_mapping WHERE project_name = :project AND `table` = 'boards'"
+
+
+def numbers(digits: int, name: str = "n") -> str:
+    """SELECT 0 … 10**digits - 1 AS `name`, one row each.
+
+    A cross join of digit rows, not a recursive CTE: MariaDB stops recursion after
+    1,000 iterations by default (`max_recursive_iterations`).
+    """
+    digit = " UNION ALL ".join(f"SELECT {k} AS d" for k in range(10))
+    tables = " CROSS JOIN ".join(f"({digit}) t{k}" for k in range(digits))
+    value = " + ".join(f"{10**k} * t{k}.d" for k in range(digits))
+    return f"SELECT {value} AS {name} FROM {tables}"

@@ -1,7 +1,8 @@
 """The DORA stage of a project, step two: link its incidents to the deployments behind them.
 
 Set-based on both backends: explicit links by a join on commit sha or version, the time
-rule by one sorted pass over deployments and incidents. Links are written to `_dora_links`
+rule by two indexed lookups per incident in a time-bucketed copy of the deployments.
+Links are written to `_dora_links`
 (with the deployment's finish and the incident's resolution, for the recovery time) and
 copied from there to `project_incident_deployment_relationships`; `_dora_deployments` holds
 the project's deployments, ranked, for the time rule.
@@ -9,21 +10,28 @@ the project's deployments, ranked, for the time rule.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.dialect import typed
 from core.dora.dialect import Dialect, session_settings
-from core.dora.fragments import PIDR, deployments, project_incidents_join
+from core.dora.fragments import PIDR, deployments, numbers, project_incidents_join
 from core.dora.models import DoraDeployment, DoraLink
 from core.dora.project import load_project
 from core.dora.stage import now_params
+from core.models.base import UTCDateTime
 
 SCRATCH = DoraDeployment.__tablename__
 LINKS = DoraLink.__tablename__
-EXPLICIT = "_dora_explicit"  # a temporary table, per connection
+EXPLICIT = "_dora_explicit"  # temporary tables, per connection
+BUCKETED = "_dora_bucketed_deployments"
+BUCKETS = "_dora_buckets"
+PER_BUCKET = 4  # deployments per time bucket on average: what each incident's count reads
 EXPLICIT_SKEW_MS = 3_600_000  # how late a matching deployment may finish after the incident began
 
 
@@ -81,7 +89,7 @@ def link_incidents(db: Database, project: str) -> LinkResult:
             ),
             params,
         )
-        timed = s.execute(text(_time_sql(d, predicate, window)), params).rowcount
+        timed = _link_by_time(s, d, predicate, window, params)
         s.execute(text(d.drop_temp(EXPLICIT)))
         s.execute(text(f"DELETE FROM {PIDR} WHERE project_name = :project"), params)
         s.execute(
@@ -146,32 +154,98 @@ def _insert_link(d: Dialect, incident: str, deployment: str, kind: str, finished
             CASE WHEN {resolved} IS NOT NULL THEN {recovery} END"""
 
 
-def _time_sql(d: Dialect, predicate: str, window: str) -> str:
-    """The time rule as one sort: deployments and incidents in time order, a running count.
+def _link_by_time(s: Session, d: Dialect, predicate: str, window: str, params: dict[str, Any]) -> int:
+    """The time rule: each incident takes the deployment whose ordinal is the number of the
+    project's deployments finished at or before its creation.
 
-    An incident's running count of deployments (deployments first at equal instants, so
-    "at or before") is the `ordinal` of the latest deployment before it, deployments being
-    numbered by (finish, id): ties go to the greatest id. A running SUM stays linear on
-    every backend (a running MAX or a per-incident range lookup does not on MariaDB), and
-    the ordinal is an indexed lookup (a join on a computed rank is not, on SQLite).
+    Deployments are numbered by (finish, id), so that count is the ordinal of the latest one,
+    ties going to the greatest id. The count is found per incident in time buckets sized
+    to hold a few deployments each: the deployments of all earlier buckets (a running sum,
+    kept per bucket in `BUCKETS`) plus those of its own bucket finished by then (an index
+    range in `BUCKETED`). Two index lookups per incident, on both backends: a range lookup
+    correlated to each incident does not use its index on MariaDB, and a sort of every
+    deployment and incident together spills a million wide rows to disk there.
     """
-    return f"""
-        {_insert_link(d, "x.id", "nd.deployment_id", "'time'", "nd.finished_date", "x.resolution_date")}
-        FROM (
-            SELECT ev.kind, ev.id, ev.t AS created_date, ev.resolution_date,
-                SUM(CASE WHEN ev.kind = 0 THEN 1 ELSE 0 END)
-                    OVER (ORDER BY ev.t, ev.kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n
+    stats = s.execute(
+        text(
+            f"SELECT MIN(finished_date) AS lo, MAX(finished_date) AS hi, COUNT(*) AS n FROM {SCRATCH} "
+            "WHERE project_name = :project"
+        ).columns(lo=UTCDateTime(), hi=UTCDateTime()),
+        params,
+    ).one()
+    if not stats.n:
+        return 0
+    span_ms = round((stats.hi - stats.lo).total_seconds() * 1000)
+    bucket_ms = max(1000, math.ceil(span_ms * PER_BUCKET / stats.n))
+    params = {**params, "epoch": stats.lo, "bucket_ms": bucket_ms, "last": span_ms // bucket_ms + 1}
+    bucket = d.int_div(d.millis_between(":epoch", "{ts}"), ":bucket_ms")
+    for name in (BUCKETED, BUCKETS):
+        s.execute(text(d.drop_temp(name)))
+    s.execute(
+        text(
+            f"CREATE TEMPORARY TABLE {BUCKETED} (bucket BIGINT NOT NULL, finished_date {d.datetime_type} NOT NULL, "
+            "ordinal BIGINT NOT NULL, PRIMARY KEY (bucket, ordinal))"
+        )
+    )
+    s.execute(
+        typed(
+            f"INSERT INTO {BUCKETED} (bucket, finished_date, ordinal) "
+            f"SELECT {bucket.format(ts='finished_date')}, finished_date, ordinal FROM {SCRATCH} "
+            "WHERE project_name = :project",
+            "epoch",
+        ),
+        params,
+    )
+    # every bucket from the first deployment's to the one after the last's, with the number
+    # of deployments finished in earlier buckets
+    s.execute(
+        text(
+            f"CREATE TEMPORARY TABLE {BUCKETS} (bucket BIGINT NOT NULL PRIMARY KEY, earlier BIGINT NOT NULL)"
+        )
+    )
+    s.execute(
+        text(
+            f"""
+            INSERT INTO {BUCKETS} (bucket, earlier)
+            SELECT bucket, COALESCE(SUM(n) OVER (ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
             FROM (
-                SELECT 0 AS kind, NULL AS id, d.finished_date AS t, NULL AS resolution_date
-                FROM {SCRATCH} d WHERE d.project_name = :project
-                UNION ALL
-                SELECT 1, i.id, i.created_date, i.resolution_date
-                FROM incidents i
-                {project_incidents_join("i")}
-                WHERE i.created_date IS NOT NULL AND ({predicate})
-                  AND NOT EXISTS (SELECT 1 FROM {EXPLICIT} e WHERE e.incident_id = i.id)
-            ) ev
-        ) x
-        JOIN {SCRATCH} nd ON nd.project_name = :project AND nd.ordinal = x.n
-        WHERE x.kind = 1 {window}
-    """
+                SELECT bucket, SUM(n) AS n FROM (
+                    SELECT bucket, 1 AS n FROM {BUCKETED}
+                    UNION ALL
+                    SELECT num AS bucket, 0 FROM ({numbers(len(str(params["last"])), "num")}) seq
+                    WHERE num <= :last
+                ) counted
+                GROUP BY bucket
+            ) per_bucket
+            """
+        ),
+        params,
+    )
+    own = """CASE WHEN c.bucket < 0 THEN 0 WHEN c.bucket > :last THEN :last ELSE c.bucket END"""
+    timed = s.execute(
+        typed(
+            f"""
+            {_insert_link(d, "x.id", "nd.deployment_id", "'time'", "nd.finished_date", "x.resolution_date")}
+            FROM (
+                SELECT c.id, c.created_date, c.resolution_date,
+                    (SELECT b.earlier FROM {BUCKETS} b WHERE b.bucket = {own})
+                    + (SELECT COUNT(*) FROM {BUCKETED} bd
+                       WHERE bd.bucket = c.bucket AND bd.finished_date <= c.created_date) AS n
+                FROM (
+                    SELECT i.id, i.created_date, i.resolution_date, {bucket.format(ts="i.created_date")} AS bucket
+                    FROM incidents i
+                    {project_incidents_join("i")}
+                    WHERE i.created_date IS NOT NULL AND ({predicate})
+                      AND NOT EXISTS (SELECT 1 FROM {EXPLICIT} e WHERE e.incident_id = i.id)
+                ) c
+            ) x
+            JOIN {SCRATCH} nd ON nd.project_name = :project AND nd.ordinal = x.n
+            WHERE 1 = 1 {window}
+            """,
+            "epoch",
+        ),
+        params,
+    ).rowcount
+    for name in (BUCKETED, BUCKETS):
+        s.execute(text(d.drop_temp(name)))
+    return timed

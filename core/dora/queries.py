@@ -15,12 +15,13 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from core.dora.dialect import Dialect
-from core.dora.fragments import PIDR, project_incidents_join
+from core.dora.fragments import PIDR, numbers, project_incidents_join
 from core.dora.window import Window
 from core.models.base import UTCDateTime
 
 QUANTILE = {"median": 0.5, "p90": 0.9}
-WINDOW_DEPLOYMENTS = "_dora_window_deployments"  # a temporary table, per connection
+WINDOW_DEPLOYMENTS = "_dora_window_deployments"  # temporary tables, per connection
+PER_DAY = "_dora_per_day"
 
 
 @dataclass(frozen=True)
@@ -58,35 +59,32 @@ def aggregate_sql(values: str, aggregate: str, *, upper_median: bool = False) ->
     """
 
 
-def histogram_sql(values: str, aggregate: str) -> str:
-    """(bucket, n, value, overall) per month, from one scan of the rows.
+def histogram_sql(values: str, aggregate: str, *, materialized: str = "") -> str:
+    """(bucket, n, value) per month and for the whole period (bucket '*'), from one scan.
 
     Rows are first counted per (month, value); a value's percent_rank is then the number of
-    smaller values over (count - 1), from running sums over that much smaller histogram:
-    within the month for the month's figure, across months (a RANGE frame takes all months'
-    counts of a value at once) for the period's. It is the same figure as PERCENT_RANK()
-    over the rows, without sorting every row twice; `less <= q * (total - 1)` is exact on
-    both backends (no division). The period's figure is the largest qualifying value over
-    the months' rows (`overall`). Mean: AVG, and sums and counts for the period's.
+    smaller values over (count - 1), from a running sum over that much smaller histogram.
+    The period's histogram is the months' one summed per value (bucket '*'), ranked in the
+    same window: one sort of the histogram, no sort of the rows beyond the grouping. It is
+    the same figure as PERCENT_RANK() over the rows; `less <= q * (total - 1)` is exact on
+    both backends (no division). Both sums share one window order, so one sort serves them.
+    Mean: AVG per month, and sums and counts for the period's.
     """
     if aggregate == "mean":
         return f"""
-            SELECT bucket, COUNT(*) AS n, AVG(v) AS value, NULL AS overall, SUM(v) AS s, COUNT(v) AS c
+            SELECT bucket, COUNT(*) AS n, AVG(v) AS value, SUM(v) AS s, COUNT(v) AS c
             FROM ({values}) x GROUP BY bucket
         """
     q = QUANTILE[aggregate]
+    order = "PARTITION BY bucket ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND"
     return f"""
-        SELECT bucket, SUM(n) AS n, MAX(CASE WHEN less <= {q} * (total - 1) THEN v END) AS value,
-               MAX(CASE WHEN less_all <= {q} * (total_all - 1) THEN v END) AS overall, NULL AS s, NULL AS c
+        WITH h AS {materialized} (SELECT bucket, v, COUNT(*) AS n FROM ({values}) x GROUP BY bucket, v)
+        SELECT bucket, SUM(n) AS n, MAX(CASE WHEN less <= {q} * (total - 1) THEN v END) AS value
         FROM (
             SELECT bucket, v, n,
-                SUM(n) OVER (PARTITION BY bucket ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-                    - n AS less,
-                SUM(n) OVER (PARTITION BY bucket) AS total,
-                SUM(n) OVER (ORDER BY v RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-                    - SUM(n) OVER (PARTITION BY v) AS less_all,
-                SUM(n) OVER () AS total_all
-            FROM (SELECT bucket, v, COUNT(*) AS n FROM ({values}) x GROUP BY bucket, v) h
+                SUM(n) OVER ({order} CURRENT ROW) - n AS less,
+                SUM(n) OVER ({order} UNBOUNDED FOLLOWING) AS total
+            FROM (SELECT bucket, v, n FROM h UNION ALL SELECT '*', v, SUM(n) FROM h GROUP BY v) hh
         ) ranked
         GROUP BY bucket
     """
@@ -147,16 +145,15 @@ class MetricQueries:
 
     def _with_overall(self, values: str, aggregate: str, window: Window) -> dict[str, Bucket]:
         """Per month, and for the whole period under '*'."""
-        rows = _run(self.s, histogram_sql(values, aggregate), self._params(window))
+        sql = histogram_sql(values, aggregate, materialized="" if self.d.mysql else "MATERIALIZED")
+        rows = _run(self.s, sql, self._params(window))
         out = {str(r.bucket): Bucket(int(r.n), None if r.value is None else float(r.value)) for r in rows}
-        n = sum(int(r.n) for r in rows)
         if aggregate == "mean":
             count = sum(int(r.c) for r in rows)
             total = sum(float(r.s) for r in rows if r.s is not None)
-            out["*"] = Bucket(n, total / count if count else None)
-        else:  # the largest value qualifying over all rows is the largest of the months' ones
-            parts = [float(r.overall) for r in rows if r.overall is not None]
-            out["*"] = Bucket(n, max(parts) if parts else None)
+            out["*"] = Bucket(sum(int(r.n) for r in rows), total / count if count else None)
+        else:
+            out.setdefault("*", Bucket(0, None))
         return out
 
     # -- deployments: change failure rate and deployment frequency, in one statement -------
@@ -175,49 +172,41 @@ class MetricQueries:
             "WHERE r.deployment_id = dep.deployment_id AND r.project_name = :project) THEN 1 ELSE 0 END"
         )
         frequency = f"""
-            SELECT 'w:*' AS bucket, SUM(deployed) AS v FROM per_day GROUP BY week
+            SELECT 'w:*' AS bucket, SUM(deployed) AS v FROM {PER_DAY} GROUP BY week
             UNION ALL
-            SELECT {d.concat("'w:'", month)}, SUM(deployed) FROM per_day GROUP BY month, week
+            SELECT {d.concat("'w:'", month)}, SUM(deployed) FROM {PER_DAY} GROUP BY month, week
             UNION ALL
-            SELECT 'm:*', SUM(deployed) FROM per_day GROUP BY month
+            SELECT 'm:*', SUM(deployed) FROM {PER_DAY} GROUP BY month
             UNION ALL
-            SELECT {d.concat("'m:'", month)}, SUM(deployed) FROM per_day GROUP BY month
+            SELECT {d.concat("'m:'", month)}, SUM(deployed) FROM {PER_DAY} GROUP BY month
         """
         # DevLake's 2021 figure: deployment days in rolling six-month spans, sampled as its panel does
         spans = f"""
             SELECT 's:*' AS bucket, s AS v FROM (
                 SELECT SUM(days_deployed) OVER (ORDER BY month ROWS BETWEEN 5 PRECEDING AND CURRENT ROW) AS s,
                        ROW_NUMBER() OVER (PARTITION BY {d.year_div_6("month")} ORDER BY month DESC) AS rn
-                FROM (SELECT month, SUM(deployed) AS days_deployed FROM per_day GROUP BY month) m
+                FROM (SELECT month, SUM(deployed) AS days_deployed FROM {PER_DAY} GROUP BY month) m
             ) six
             WHERE rn % 6 = 1
         """
         parts = [
             f"SELECT 'f' AS kind, bucket, n, value FROM ({aggregate_sql(frequency, aggregate)}) f",
             f"""SELECT 'c', {d.stored_month("dep.finished_date")}, COUNT(*), SUM({failed})
-                FROM dep WHERE dep.finished_date >= :lo AND dep.finished_date < :hi
+                FROM {WINDOW_DEPLOYMENTS} dep WHERE dep.finished_date >= :lo AND dep.finished_date < :hi
                 GROUP BY {d.stored_month("dep.finished_date")}""",
             f"""SELECT 'd', {d.stored_month("dep.finished_date")}, COUNT(*), COUNT(DISTINCT {d.day("dep.finished_date")})
-                FROM dep GROUP BY {d.stored_month("dep.finished_date")}""",
+                FROM {WINDOW_DEPLOYMENTS} dep GROUP BY {d.stored_month("dep.finished_date")}""",
         ]
         if six_months:
             parts.append(
                 f"SELECT 's', bucket, n, value FROM ({aggregate_sql(spans, aggregate, upper_median=True)}) s"
             )
-        sql = f"WITH {self._calendar()} " + " UNION ALL ".join(parts)
         self._materialize_deployments(window)
-        params = {
-            "project": self.project,
-            "lo": window.start,
-            "hi": window.end,
-            "day_lo": window.day_start,
-            "day_hi": window.day_end,
-            "first_day": window.first_day.isoformat(),
-            "ndays": window.days,
-        }
+        params = {"project": self.project, "lo": window.start, "hi": window.end}
         out = DeploymentFigures()
-        rows = _run(self.s, sql, params)
-        self.s.execute(text(self.d.drop_temp(WINDOW_DEPLOYMENTS)))
+        rows = _run(self.s, " UNION ALL ".join(parts), params)
+        for name in (WINDOW_DEPLOYMENTS, PER_DAY):
+            self.s.execute(text(d.drop_temp(name)))
         for r in rows:
             value = None if r.value is None else float(r.value)
             if r.kind in ("f", "s"):
@@ -229,16 +218,19 @@ class MetricQueries:
         return out
 
     def _materialize_deployments(self, window: Window) -> None:
-        """The period's deployments, copied once into a temporary table for this statement.
+        """The period's deployments and days, each copied once into a temporary table.
 
-        They are the stage's `_dora_deployments` (the project's deployments, each dated by
-        its last finish, as `fragments.deployments` defines them), read by an index range
-        instead of grouping deployment commits again on every request: like the links the
-        change failure rate counts, they are those of the project's last stage run.
-        The statement reads them several times; MariaDB evaluates a CTE once per reference.
+        The deployments are the stage's `_dora_deployments` (the project's deployments, each
+        dated by its last finish, as `fragments.deployments` defines them), read by an index
+        range instead of grouping deployment commits again on every request: like the links
+        the change failure rate counts, they are those of the project's last stage run.
+        `PER_DAY` holds every day of the period with its week, month and whether anything
+        was deployed. The statement reads both several times, and MariaDB evaluates a CTE
+        once per reference.
         """
         d = self.d
-        self.s.execute(text(d.drop_temp(WINDOW_DEPLOYMENTS)))
+        for name in (WINDOW_DEPLOYMENTS, PER_DAY):
+            self.s.execute(text(d.drop_temp(name)))
         _run(
             self.s,
             d.create_temp(
@@ -248,25 +240,20 @@ class MetricQueries:
             ),
             {"project": self.project, "lo": window.day_start, "hi": window.day_end},
         )
-
-    def _calendar(self) -> str:
-        """CTEs: `days` (every day of the period), `dep` (its deployments) and `per_day`."""
-        d = self.d
-        digits = " UNION ALL ".join(f"SELECT {n} AS n" for n in range(10))
-        offset = "a.n + 10 * b.n + 100 * c.n + 1000 * e.n"
         first = "CAST(:first_day AS DATE)" if d.mysql else "date(:first_day)"
-        return f"""
-            digits AS ({digits}),
-            days AS (
-                SELECT {d.add_days(first, offset)} AS day
-                FROM digits a CROSS JOIN digits b CROSS JOIN digits c CROSS JOIN digits e
-                WHERE {offset} < :ndays
-            ),
-            dep AS (SELECT deployment_id, finished_date FROM {WINDOW_DEPLOYMENTS}),
-            dep_days AS (SELECT DISTINCT {d.day("dep.finished_date")} AS day FROM dep),
-            per_day AS (
+        _run(
+            self.s,
+            d.create_temp(
+                PER_DAY,
+                f"""
                 SELECT days.day AS day, {d.week_start("days.day")} AS week, {d.month_start("days.day")} AS month,
                        CASE WHEN dd.day IS NULL THEN 0 ELSE 1 END AS deployed
-                FROM days LEFT JOIN dep_days dd ON dd.day = days.day
-            )
-        """
+                FROM (
+                    SELECT {d.add_days(first, "seq.n")} AS day FROM ({numbers(4)}) seq WHERE seq.n < :ndays
+                ) days
+                LEFT JOIN (SELECT DISTINCT {d.day("finished_date")} AS day FROM {WINDOW_DEPLOYMENTS}) dd
+                    ON dd.day = days.day
+                """,
+            ),
+            {"first_day": window.first_day.isoformat(), "ndays": window.days},
+        )

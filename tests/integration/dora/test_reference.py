@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from core.db import Database
+from core.dora import linking
 from core.dora.linking import link_incidents
 from core.dora.metrics import dora_report
 from core.dora.stage import rebuild_incidents
@@ -70,6 +71,30 @@ def test_every_figure_matches_the_reference(db: Database, window_hours: float | 
                     got = comparable(dora_report(s, "shop", Window(lo, hi), report, agg))
                     want = expected_report(ref, lo, hi, report, agg)
                     _close(got, want, f"{lo:%Y-%m-%d}..{hi:%Y-%m-%d} {report} {agg}")
+
+
+@pytest.mark.parametrize("per_bucket", [0.01, 1, 1_000_000])
+def test_time_links_do_not_depend_on_the_bucket_size(
+    db: Database, monkeypatch: pytest.MonkeyPatch, per_bucket: float
+) -> None:
+    """Tiny buckets (most empty, ties split across edges) and one bucket holding every
+    deployment link the same incidents as the reference."""
+    monkeypatch.setattr(linking, "PER_BUCKET", per_bucket)
+    seed = generated()
+    seed.write(db)
+    rebuild_incidents(db, "shop")
+    link_incidents(db, "shop")
+    with db.session() as s:
+        links = {
+            r.id: (r.deployment_id, r.link_type)
+            for r in s.execute(
+                text(
+                    "SELECT id, deployment_id, link_type FROM project_incident_deployment_relationships "
+                    "WHERE project_name = 'shop'"
+                )
+            )
+        }
+    assert links == Reference(seed, "shop").links
 
 
 def test_incidents_keep_what_any_owning_project_allows(db: Database) -> None:
