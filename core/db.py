@@ -31,11 +31,41 @@ class DatabaseUnavailable(RuntimeError):
     """The database could not be reached or opened; the message says which and why."""
 
 
+SQLITE_CONFIG_MEMSTATUS = 9  # sqlite3.h
+
+
+@functools.cache
+def sqlite_without_memory_statistics() -> bool:
+    """Turn off SQLite's allocation statistics for this process; True once they are off.
+
+    SQLite counts every allocation under one process-wide mutex (SQLITE_CONFIG_MEMSTATUS,
+    on by default), so threads that sort or parse side by side (the `/dora` queries, a
+    collector and the extractor following it) take turns instead of using both cores: two
+    metric queries took 0.87 s together against 0.55 s each, and 0.52 s with it off. The
+    setting can only change while SQLite holds nothing, so this runs before this process's
+    first engine and does nothing if a connection is already open (memory is in use) or
+    the sqlite3 module's library does not export the calls.
+    """
+    try:
+        import _sqlite3
+        import ctypes
+
+        lib = ctypes.CDLL(_sqlite3.__file__)  # resolves to the SQLite the sqlite3 module uses
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        if lib.sqlite3_memory_used() != 0 or lib.sqlite3_shutdown() != 0:
+            return False
+        changed = lib.sqlite3_config(SQLITE_CONFIG_MEMSTATUS, ctypes.c_int(0)) == 0
+        return lib.sqlite3_initialize() == 0 and changed
+    except (ImportError, OSError, AttributeError):
+        return False
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned for our workload on SQLite (WAL, immediate transactions) or MySQL."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        sqlite_without_memory_statistics()
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
 
         @event.listens_for(engine, "connect")

@@ -31,7 +31,8 @@ LINKS = DoraLink.__tablename__
 EXPLICIT = "_dora_explicit"  # temporary tables, per connection
 BUCKETED = "_dora_bucketed_deployments"
 BUCKETS = "_dora_buckets"
-PER_BUCKET = 4  # deployments per time bucket on average: what each incident's count reads
+PER_BUCKET = 1  # deployments per time bucket on average
+SLOTS = 4  # finish times a bucket holds in its row; a bucket with more is counted by a lookup
 EXPLICIT_SKEW_MS = 3_600_000  # how late a matching deployment may finish after the incident began
 
 
@@ -78,7 +79,7 @@ def link_incidents(db: Database, project: str) -> LinkResult:
         window = ""
         if settings.linking_window_hours is not None:
             params["window_ms"] = round(settings.linking_window_hours * 3_600_000)
-            window = f"AND {d.millis_between('nd.finished_date', 'x.created_date')} <= :window_ms"
+            window = f"AND {d.millis_between('nd.finished_date', 'i.created_date')} <= :window_ms"
         # the explicitly linked incidents, apart: the time rule's INSERT then does not read the
         # table it writes, which both backends would answer by buffering all its rows first
         s.execute(text(d.drop_temp(EXPLICIT)))
@@ -145,12 +146,14 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
     """
 
 
-def _insert_link(d: Dialect, incident: str, deployment: str, kind: str, finished: str, resolved: str) -> str:
+def _insert_link(
+    d: Dialect, incident: str, deployment: str, kind: str, finished: str, resolved: str, hint: str = ""
+) -> str:
     """INSERT INTO the project's links … SELECT their columns, the recovery time derived once here."""
     recovery = d.minutes_between(finished, resolved)
     return f"""INSERT INTO {LINKS} (project_name, incident_id, deployment_id, link_type, deployment_finished_date,
             resolution_date, recovery_minutes)
-        SELECT :project, {incident}, {deployment}, {kind}, {finished}, {resolved},
+        SELECT {hint} :project, {incident}, {deployment}, {kind}, {finished}, {resolved},
             CASE WHEN {resolved} IS NOT NULL THEN {recovery} END"""
 
 
@@ -158,13 +161,14 @@ def _link_by_time(s: Session, d: Dialect, predicate: str, window: str, params: d
     """The time rule: each incident takes the deployment whose ordinal is the number of the
     project's deployments finished at or before its creation.
 
-    Deployments are numbered by (finish, id), so that count is the ordinal of the latest one,
-    ties going to the greatest id. The count is found per incident in time buckets sized
-    to hold a few deployments each: the deployments of all earlier buckets (a running sum,
-    kept per bucket in `BUCKETS`) plus those of its own bucket finished by then (an index
-    range in `BUCKETED`). Two index lookups per incident, on both backends: a range lookup
-    correlated to each incident does not use its index on MariaDB, and a sort of every
-    deployment and incident together spills a million wide rows to disk there.
+    Deployments are numbered by (finish, id), so that count is the ordinal of the latest
+    one, ties going to the greatest id. It is found per incident from one row of
+    `BUCKETS`, the time bucket it falls in (buckets are sized to hold about one deployment):
+    the deployments of earlier buckets plus those of its own finished by then, compared
+    with the bucket's first `SLOTS` finish times held in the row (a fuller bucket counts
+    its deployments by an index lookup). Equality joins only: a range lookup correlated
+    to each incident does not use its index on MariaDB, and a sort of every deployment and
+    incident together spills a million wide rows to disk there.
     """
     stats = s.execute(
         text(
@@ -179,41 +183,51 @@ def _link_by_time(s: Session, d: Dialect, predicate: str, window: str, params: d
     bucket_ms = max(1000, math.ceil(span_ms * PER_BUCKET / stats.n))
     params = {**params, "epoch": stats.lo, "bucket_ms": bucket_ms, "last": span_ms // bucket_ms + 1}
     bucket = d.int_div(d.millis_between(":epoch", "{ts}"), ":bucket_ms")
+    slots = range(1, SLOTS + 1)
     for name in (BUCKETED, BUCKETS):
         s.execute(text(d.drop_temp(name)))
     s.execute(
         text(
-            f"CREATE TEMPORARY TABLE {BUCKETED} (bucket BIGINT NOT NULL, finished_date {d.datetime_type} NOT NULL, "
-            "ordinal BIGINT NOT NULL, PRIMARY KEY (bucket, ordinal))"
+            f"CREATE TEMPORARY TABLE {BUCKETED} (ordinal BIGINT NOT NULL PRIMARY KEY, bucket BIGINT NOT NULL, "
+            f"finished_date {d.datetime_type} NOT NULL, deployment_id VARCHAR(255) NOT NULL)"
         )
     )
+    s.execute(text(f"CREATE INDEX ix{BUCKETED} ON {BUCKETED} (bucket, finished_date)"))
     s.execute(
         typed(
-            f"INSERT INTO {BUCKETED} (bucket, finished_date, ordinal) "
-            f"SELECT {bucket.format(ts='finished_date')}, finished_date, ordinal FROM {SCRATCH} "
+            f"INSERT INTO {BUCKETED} (ordinal, bucket, finished_date, deployment_id) "
+            f"SELECT ordinal, {bucket.format(ts='finished_date')}, finished_date, deployment_id FROM {SCRATCH} "
             "WHERE project_name = :project",
             "epoch",
         ),
         params,
     )
-    # every bucket from the first deployment's to the one after the last's, with the number
-    # of deployments finished in earlier buckets
+    # every bucket from the first deployment's to the one after the last's: how many
+    # deployments finished in earlier buckets, and the first finish times of its own
+    finishes = ", ".join(f"f{k} {d.datetime_type}" for k in slots)
     s.execute(
         text(
-            f"CREATE TEMPORARY TABLE {BUCKETS} (bucket BIGINT NOT NULL PRIMARY KEY, earlier BIGINT NOT NULL)"
+            f"CREATE TEMPORARY TABLE {BUCKETS} (bucket BIGINT NOT NULL PRIMARY KEY, earlier BIGINT NOT NULL, "
+            f"crowded INTEGER NOT NULL, {finishes})"
         )
     )
     s.execute(
         text(
             f"""
-            INSERT INTO {BUCKETS} (bucket, earlier)
-            SELECT bucket, COALESCE(SUM(n) OVER (ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+            INSERT INTO {BUCKETS} (bucket, earlier, crowded, {", ".join(f"f{k}" for k in slots)})
+            SELECT bucket,
+                COALESCE(SUM(n) OVER (ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0),
+                CASE WHEN n > {SLOTS} THEN 1 ELSE 0 END, {", ".join(f"f{k}" for k in slots)}
             FROM (
-                SELECT bucket, SUM(n) AS n FROM (
-                    SELECT bucket, 1 AS n FROM {BUCKETED}
+                SELECT bucket, SUM(n) AS n, {", ".join(f"MAX(f{k}) AS f{k}" for k in slots)} FROM (
+                    SELECT bucket, 1 AS n, {", ".join(f"CASE WHEN rn = {k} THEN finished_date END AS f{k}" for k in slots)}
+                    FROM (
+                        SELECT bucket, finished_date, ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY ordinal) AS rn
+                        FROM {BUCKETED}
+                    ) ranked
                     UNION ALL
-                    SELECT num AS bucket, 0 FROM ({numbers(len(str(params["last"])), "num")}) seq
-                    WHERE num <= :last
+                    SELECT num, 0, {", ".join("NULL" for _ in slots)}
+                    FROM ({numbers(len(str(params["last"])), "num")}) seq WHERE num <= :last
                 ) counted
                 GROUP BY bucket
             ) per_bucket
@@ -221,26 +235,21 @@ def _link_by_time(s: Session, d: Dialect, predicate: str, window: str, params: d
         ),
         params,
     )
-    own = """CASE WHEN c.bucket < 0 THEN 0 WHEN c.bucket > :last THEN :last ELSE c.bucket END"""
+    own = " + ".join(f"CASE WHEN b.f{k} <= i.created_date THEN 1 ELSE 0 END" for k in slots)
+    latest = f"""b.earlier + CASE WHEN b.crowded = 1
+        THEN (SELECT COUNT(*) FROM {BUCKETED} bd WHERE bd.bucket = b.bucket AND bd.finished_date <= i.created_date)
+        ELSE {own} END"""
+    at = bucket.format(ts="i.created_date")
     timed = s.execute(
         typed(
             f"""
-            {_insert_link(d, "x.id", "nd.deployment_id", "'time'", "nd.finished_date", "x.resolution_date")}
-            FROM (
-                SELECT c.id, c.created_date, c.resolution_date,
-                    (SELECT b.earlier FROM {BUCKETS} b WHERE b.bucket = {own})
-                    + (SELECT COUNT(*) FROM {BUCKETED} bd
-                       WHERE bd.bucket = c.bucket AND bd.finished_date <= c.created_date) AS n
-                FROM (
-                    SELECT i.id, i.created_date, i.resolution_date, {bucket.format(ts="i.created_date")} AS bucket
-                    FROM incidents i
-                    {project_incidents_join("i")}
-                    WHERE i.created_date IS NOT NULL AND ({predicate})
-                      AND NOT EXISTS (SELECT 1 FROM {EXPLICIT} e WHERE e.incident_id = i.id)
-                ) c
-            ) x
-            JOIN {SCRATCH} nd ON nd.project_name = :project AND nd.ordinal = x.n
-            WHERE 1 = 1 {window}
+            {_insert_link(d, "i.id", "nd.deployment_id", "'time'", "nd.finished_date", "i.resolution_date", d.straight_join)}
+            FROM incidents i
+            {project_incidents_join("i")}
+            JOIN {BUCKETS} b ON b.bucket = CASE WHEN {at} < 0 THEN 0 WHEN {at} > :last THEN :last ELSE {at} END
+            LEFT JOIN {EXPLICIT} e ON e.incident_id = i.id
+            JOIN {BUCKETED} nd ON nd.ordinal = {latest}
+            WHERE i.created_date IS NOT NULL AND ({predicate}) AND e.incident_id IS NULL {window}
             """,
             "epoch",
         ),

@@ -59,32 +59,35 @@ def aggregate_sql(values: str, aggregate: str, *, upper_median: bool = False) ->
     """
 
 
-def histogram_sql(values: str, aggregate: str, *, materialized: str = "") -> str:
-    """(bucket, n, value) per month and for the whole period (bucket '*'), from one scan.
+def histogram_sql(values: str, aggregate: str) -> str:
+    """(bucket, n, value, overall) per month, from one scan of the rows.
 
     Rows are first counted per (month, value); a value's percent_rank is then the number of
-    smaller values over (count - 1), from a running sum over that much smaller histogram.
-    The period's histogram is the months' one summed per value (bucket '*'), ranked in the
-    same window: one sort of the histogram, no sort of the rows beyond the grouping. It is
-    the same figure as PERCENT_RANK() over the rows; `less <= q * (total - 1)` is exact on
-    both backends (no division). Both sums share one window order, so one sort serves them.
-    Mean: AVG per month, and sums and counts for the period's.
+    smaller values over (count - 1), from running sums over that much smaller histogram:
+    within the month for the month's figure, across months (a RANGE frame takes all months'
+    counts of a value at once) for the period's. It is the same figure as PERCENT_RANK()
+    over the rows, without sorting every row twice; `less <= q * (total - 1)` is exact on
+    both backends (no division). The period's figure is the largest qualifying value over
+    the months' rows (`overall`). Mean: AVG, and sums and counts for the period's.
     """
     if aggregate == "mean":
         return f"""
-            SELECT bucket, COUNT(*) AS n, AVG(v) AS value, SUM(v) AS s, COUNT(v) AS c
+            SELECT bucket, COUNT(*) AS n, AVG(v) AS value, NULL AS overall, SUM(v) AS s, COUNT(v) AS c
             FROM ({values}) x GROUP BY bucket
         """
     q = QUANTILE[aggregate]
-    order = "PARTITION BY bucket ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND"
     return f"""
-        WITH h AS {materialized} (SELECT bucket, v, COUNT(*) AS n FROM ({values}) x GROUP BY bucket, v)
-        SELECT bucket, SUM(n) AS n, MAX(CASE WHEN less <= {q} * (total - 1) THEN v END) AS value
+        SELECT bucket, SUM(n) AS n, MAX(CASE WHEN less <= {q} * (total - 1) THEN v END) AS value,
+               MAX(CASE WHEN less_all <= {q} * (total_all - 1) THEN v END) AS overall, NULL AS s, NULL AS c
         FROM (
             SELECT bucket, v, n,
-                SUM(n) OVER ({order} CURRENT ROW) - n AS less,
-                SUM(n) OVER ({order} UNBOUNDED FOLLOWING) AS total
-            FROM (SELECT bucket, v, n FROM h UNION ALL SELECT '*', v, SUM(n) FROM h GROUP BY v) hh
+                SUM(n) OVER (PARTITION BY bucket ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                    - n AS less,
+                SUM(n) OVER (PARTITION BY bucket) AS total,
+                SUM(n) OVER (ORDER BY v RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                    - SUM(n) OVER (PARTITION BY v) AS less_all,
+                SUM(n) OVER () AS total_all
+            FROM (SELECT bucket, v, COUNT(*) AS n FROM ({values}) x GROUP BY bucket, v) h
         ) ranked
         GROUP BY bucket
     """
@@ -145,15 +148,16 @@ class MetricQueries:
 
     def _with_overall(self, values: str, aggregate: str, window: Window) -> dict[str, Bucket]:
         """Per month, and for the whole period under '*'."""
-        sql = histogram_sql(values, aggregate, materialized="" if self.d.mysql else "MATERIALIZED")
-        rows = _run(self.s, sql, self._params(window))
+        rows = _run(self.s, histogram_sql(values, aggregate), self._params(window))
         out = {str(r.bucket): Bucket(int(r.n), None if r.value is None else float(r.value)) for r in rows}
+        n = sum(int(r.n) for r in rows)
         if aggregate == "mean":
             count = sum(int(r.c) for r in rows)
             total = sum(float(r.s) for r in rows if r.s is not None)
-            out["*"] = Bucket(sum(int(r.n) for r in rows), total / count if count else None)
-        else:
-            out.setdefault("*", Bucket(0, None))
+            out["*"] = Bucket(n, total / count if count else None)
+        else:  # the largest value qualifying over all rows is the largest of the months' ones
+            parts = [float(r.overall) for r in rows if r.overall is not None]
+            out["*"] = Bucket(n, max(parts) if parts else None)
         return out
 
     # -- deployments: change failure rate and deployment frequency, in one statement -------

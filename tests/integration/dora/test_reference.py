@@ -73,7 +73,7 @@ def test_every_figure_matches_the_reference(db: Database, window_hours: float | 
                     _close(got, want, f"{lo:%Y-%m-%d}..{hi:%Y-%m-%d} {report} {agg}")
 
 
-@pytest.mark.parametrize("per_bucket", [0.01, 1, 1_000_000])
+@pytest.mark.parametrize("per_bucket", [0.01, 1, 3, 1_000_000])
 def test_time_links_do_not_depend_on_the_bucket_size(
     db: Database, monkeypatch: pytest.MonkeyPatch, per_bucket: float
 ) -> None:
