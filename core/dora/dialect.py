@@ -29,6 +29,10 @@ class Dialect(SqlDialect):
             return f"(TIMESTAMPDIFF(MICROSECOND, {start}, {end}) DIV 1000)"
         return f"CAST(ROUND((julianday({end}) - julianday({start})) * 86400000) AS INTEGER)"
 
+    def clamp(self, expr: str, lo: str, hi: str) -> str:
+        """`expr` held within [lo, hi], computed once."""
+        return f"LEAST(GREATEST({expr}, {lo}), {hi})" if self.mysql else f"MIN(MAX({expr}, {lo}), {hi})"
+
     def int_div(self, a: str, b: str) -> str:
         """Integer division of two integers, truncated toward zero on both backends."""
         return f"({a} DIV {b})" if self.mysql else f"({a} / {b})"

@@ -246,7 +246,7 @@ def _link_by_time(s: Session, d: Dialect, predicate: str, window: str, params: d
             {_insert_link(d, "i.id", "nd.deployment_id", "'time'", "nd.finished_date", "i.resolution_date", d.straight_join)}
             FROM incidents i
             {project_incidents_join("i")}
-            JOIN {BUCKETS} b ON b.bucket = CASE WHEN {at} < 0 THEN 0 WHEN {at} > :last THEN :last ELSE {at} END
+            JOIN {BUCKETS} b ON b.bucket = {d.clamp(at, "0", ":last")}
             LEFT JOIN {EXPLICIT} e ON e.incident_id = i.id
             JOIN {BUCKETED} nd ON nd.ordinal = {latest}
             WHERE i.created_date IS NOT NULL AND ({predicate}) AND e.incident_id IS NULL {window}

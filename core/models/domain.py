@@ -93,8 +93,8 @@ class BoardIssue(RawDataOrigin, Base):
 class Incident(IssueLike, RawDataOrigin, Base):
     __tablename__ = "incidents"
     __table_args__ = (
-        Index("ix_incidents_scope", "table", "scope_id"),
-        # migration 0503: time to restore reads incidents by (board, resolution date)
+        # migration 0503: time to restore reads incidents by (board, resolution date); also
+        # the one (table, scope_id) index since migration 0506
         Index("ix_dora_incidents_resolution", "table", "scope_id", "resolution_date", "lead_time_minutes"),
     )
 
