@@ -73,8 +73,10 @@ class Dialect(SqlDialect):
         return f"DATE_FORMAT({ts}, '%Y-%m')" if self.mysql else f"strftime('%Y-%m', {ts})"
 
     def stored_month(self, column: str) -> str:
-        """'YYYY-MM' of a stored timestamp column: SQLite keeps ISO text, so a prefix will do."""
-        return self.month_key(column) if self.mysql else f"substr({column}, 1, 7)"
+        """The month of a stored timestamp column, as a key `month_label` reads: SQLite keeps
+        ISO text, so a prefix will do; on MySQL the integer YYYYMM (a quarter of a million
+        DATE_FORMAT calls cost a fifth of a metric query)."""
+        return f"EXTRACT(YEAR_MONTH FROM {column})" if self.mysql else f"substr({column}, 1, 7)"
 
     def year_div_6(self, day: str) -> str:
         """DevLake's `DATE_FORMAT(month, '%Y-%m') DIV 6`: MySQL reads '2024-03' as 2024."""
@@ -117,6 +119,12 @@ class Dialect(SqlDialect):
     def binary(self, expr: str) -> str:
         """Compare ids byte-wise on both backends (SQLite's default), not case-insensitively."""
         return f"{expr} COLLATE utf8mb4_bin" if self.mysql else expr
+
+
+def month_label(key: object) -> str:
+    """'YYYY-MM' from a `stored_month` key (YYYYMM, as a number or text); other keys as they are."""
+    text_key = str(key)
+    return f"{text_key[:4]}-{text_key[4:]}" if len(text_key) == 6 and text_key.isdigit() else text_key
 
 
 @contextmanager

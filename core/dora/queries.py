@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from core.dora.dialect import Dialect
+from core.dora.dialect import Dialect, month_label
 from core.dora.fragments import PIDR, numbers, project_incidents_join
 from core.dora.window import Window
 from core.models.base import UTCDateTime
@@ -149,7 +149,9 @@ class MetricQueries:
     def _with_overall(self, values: str, aggregate: str, window: Window) -> dict[str, Bucket]:
         """Per month, and for the whole period under '*'."""
         rows = _run(self.s, histogram_sql(values, aggregate), self._params(window))
-        out = {str(r.bucket): Bucket(int(r.n), None if r.value is None else float(r.value)) for r in rows}
+        out = {
+            month_label(r.bucket): Bucket(int(r.n), None if r.value is None else float(r.value)) for r in rows
+        }
         n = sum(int(r.n) for r in rows)
         if aggregate == "mean":
             count = sum(int(r.c) for r in rows)
@@ -214,11 +216,11 @@ class MetricQueries:
         for r in rows:
             value = None if r.value is None else float(r.value)
             if r.kind in ("f", "s"):
-                out.frequency[str(r.bucket)] = Bucket(int(r.n), value)
+                out.frequency[month_label(r.bucket)] = Bucket(int(r.n), value)
             elif r.kind == "c":
-                out.failures[str(r.bucket)] = (int(r.n), int(value or 0))
+                out.failures[month_label(r.bucket)] = (int(r.n), int(value or 0))
             else:
-                out.counts[str(r.bucket)] = (int(r.n), int(value or 0))
+                out.counts[month_label(r.bucket)] = (int(r.n), int(value or 0))
         return out
 
     def _materialize_deployments(self, window: Window) -> None:
