@@ -1,11 +1,11 @@
 """The DORA stage of a project, step two: link its incidents to the deployments behind them.
 
 Set-based on both backends: explicit links by a join on commit sha or version, the time
-rule by two indexed lookups per incident in a time-bucketed copy of the deployments.
-Links are written to `_dora_links`
-(with the deployment's finish and the incident's resolution, for the recovery time) and
-copied from there to `project_incident_deployment_relationships`; `_dora_deployments` holds
-the project's deployments, ranked, for the time rule.
+rule by equality joins from each incident to its time bucket and to the deployment found
+there. Links are written to `_dora_links` (with the deployment's finish and the incident's
+resolution, for the recovery time) and copied from there to
+`project_incident_deployment_relationships`; `_dora_deployments` holds the project's
+deployments, ranked, for the time rule.
 """
 
 from __future__ import annotations

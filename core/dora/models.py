@@ -1,8 +1,8 @@
 """The DORA stage's own tables: what its last run derived for each project.
 
 Linking needs "the latest deployment finished at or before this instant" for every incident.
-It counts deployments in one sorted pass over deployments and incidents; the count is the
-`ordinal` of the deployment wanted, found through an index on (project, ordinal).
+It counts the deployments finished by then (see `linking._link_by_time`); the count is the
+`ordinal` of the deployment wanted.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ class DoraDeployment(Base):
     __tablename__ = "_dora_deployments"
     __table_args__ = (
         Index("ix_dora_deployments_finished", "project_name", "finished_date", "deployment_id"),
-        Index("ix_dora_deployments_ordinal", "project_name", "ordinal"),  # migration 0502
     )
 
     project_name: Mapped[str] = mapped_column(String(255), primary_key=True)
