@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.db import Database
 from core.dialect import typed
 from core.dora.dialect import Dialect, session_settings
-from core.dora.fragments import PIDR, deployments, numbers, project_incidents_join
+from core.dora.fragments import PIDR, numbers, project_incidents_join
 from core.dora.models import DoraDeployment, DoraLink
 from core.dora.project import load_project
 from core.dora.stage import now_params
@@ -49,6 +49,9 @@ class LinkResult:
 def link_incidents(db: Database, project: str) -> LinkResult:
     """Rebuild the project's incident → deployment links: explicit first, then the time rule.
 
+    Reads the project's incidents and its deployments as step one of the stage
+    (`stage.rebuild_incidents`) left them in `incidents` and `_dora_deployments`.
+
     Explicit: the incident's `commit_sha` or `version` matches a production deployment of
     the project; the latest such deployment finished at or before the incident was created
     wins, else the earliest one finished at most an hour after it (a rollout reports its end
@@ -63,17 +66,6 @@ def link_incidents(db: Database, project: str) -> LinkResult:
         settings = load_project(s, project)
         predicate, params = settings.incident_filter.predicate("i", "flt")
         params.update(now_params(project))
-        # the project's deployments, indexed by finish time, for one lookup per incident
-        s.execute(text(f"DELETE FROM {SCRATCH} WHERE project_name = :project"), params)
-        order = f"dep.finished_date, {d.binary('dep.deployment_id')}"
-        s.execute(
-            text(
-                f"INSERT INTO {SCRATCH} (project_name, deployment_id, finished_date, ordinal) "
-                f"SELECT :project, dep.deployment_id, dep.finished_date, ROW_NUMBER() OVER (ORDER BY {order}) "
-                f"FROM ({deployments(windowed=False)}) dep"
-            ),
-            params,
-        )
         s.execute(text(f"DELETE FROM {LINKS} WHERE project_name = :project"), params)
         explicit = s.execute(text(_explicit_sql(d, predicate)), params).rowcount
         window = ""

@@ -1,14 +1,17 @@
-"""The DORA stage of a project, step one: rebuild its incidents from its issues.
+"""The DORA stage of a project, step one: rebuild its incidents from its issues, and rank
+its deployments for linking.
 
 Both steps (this one and linking, in `linking.py`) are a handful of set-based statements
 (DELETE, then INSERT … SELECT), so a million incidents cost a few statements, not a million
-round trips. Each step runs in one transaction: readers see the old rows until the new ones
-are complete.
+round trips. Each table is rewritten in one transaction: readers see the old rows until the
+new ones are complete. Step one's two parts share no table: on MariaDB they run side by side
+on two connections (two cores); SQLite, one writer at a time, runs them in turn.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +20,8 @@ from sqlalchemy import text
 from core.db import Database
 from core.dialect import typed
 from core.dora.dialect import Dialect, session_settings
-from core.dora.fragments import project_boards
+from core.dora.fragments import deployments, project_boards
+from core.dora.models import DoraDeployment
 from core.dora.project import sharing_filters
 from core.models import Incident, utcnow
 
@@ -50,7 +54,37 @@ def now_params(project: str) -> dict[str, Any]:
 
 
 def rebuild_incidents(db: Database, project: str) -> RebuildResult:
-    """Replace the project's `incidents`/`incident_assignees` with its INCIDENT issues, filtered."""
+    """Replace the project's `incidents`/`incident_assignees` with its INCIDENT issues,
+    filtered, while `rank_deployments` prepares its deployments on another connection."""
+    if not Dialect.of(db.dialect).mysql:  # one writer at a time: nothing to overlap
+        rank_deployments(db, project)
+        return _rebuild(db, project)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dora-rank") as pool:
+        ranked = pool.submit(rank_deployments, db, project)
+        result = _rebuild(db, project)
+        ranked.result()
+    return result
+
+
+def rank_deployments(db: Database, project: str) -> None:
+    """`_dora_deployments`: the project's deployments numbered by (finish, id), which the
+    time rule looks up by number, and `/dora` reads by finish."""
+    d = Dialect.of(db.dialect)
+    with db.session() as s, session_settings(s, d.bulk_session_settings()):
+        params = {"project": project}
+        s.execute(text(f"DELETE FROM {DoraDeployment.__tablename__} WHERE project_name = :project"), params)
+        order = f"dep.finished_date, {d.binary('dep.deployment_id')}"
+        s.execute(
+            text(
+                f"INSERT INTO {DoraDeployment.__tablename__} (project_name, deployment_id, finished_date, ordinal) "
+                f"SELECT :project, dep.deployment_id, dep.finished_date, ROW_NUMBER() OVER (ORDER BY {order}) "
+                f"FROM ({deployments(windowed=False)}) dep"
+            ),
+            params,
+        )
+
+
+def _rebuild(db: Database, project: str) -> RebuildResult:
     d = Dialect.of(db.dialect)
     with db.session() as s, session_settings(s, d.bulk_session_settings()):
         filters = sharing_filters(s, project)
