@@ -11,6 +11,7 @@ deployments, ranked, for the time rule.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,13 +62,27 @@ def link_incidents(db: Database, project: str) -> LinkResult:
     incident was created, within the project's linking window if it has one; ties on the
     finish time go to the greatest deployment id, so the result never depends on row order.
     """
+    if not Dialect.of(db.dialect).mysql:  # one writer at a time: derive once, copy the rows
+        return _link(db, project, LINKS, copy_to=PIDR)
+    # MariaDB: both tables derived side by side on two connections (two cores), each in its
+    # own transaction, instead of copying a million rows after the fact
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dora-link") as pool:
+        relationships = pool.submit(_link, db, project, PIDR)
+        result = _link(db, project, LINKS)
+        relationships.result()
+    return result
+
+
+def _link(db: Database, project: str, target: str, copy_to: str | None = None) -> LinkResult:
+    """Write the project's links into `target` (`LINKS` or `PIDR`), and copy them to `copy_to`."""
     d = Dialect.of(db.dialect)
     with db.session() as s, session_settings(s, d.bulk_session_settings()):
         settings = load_project(s, project)
         predicate, params = settings.incident_filter.predicate("i", "flt")
         params.update(now_params(project))
-        s.execute(text(f"DELETE FROM {LINKS} WHERE project_name = :project"), params)
-        explicit = s.execute(text(_explicit_sql(d, predicate)), params).rowcount
+        s.execute(text(f"DELETE FROM {target} WHERE project_name = :project"), params)
+        stamps = ("now",) if target == PIDR else ()  # the relationships carry :now timestamps
+        explicit = s.execute(typed(_explicit_sql(d, predicate, target), *stamps), params).rowcount
         window = ""
         if settings.linking_window_hours is not None:
             params["window_ms"] = round(settings.linking_window_hours * 3_600_000)
@@ -76,31 +91,29 @@ def link_incidents(db: Database, project: str) -> LinkResult:
         # table it writes, which both backends would answer by buffering all its rows first
         s.execute(text(d.drop_temp(EXPLICIT)))
         s.execute(text(f"CREATE TEMPORARY TABLE {EXPLICIT} (incident_id VARCHAR(255) NOT NULL PRIMARY KEY)"))
+        incident = "incident_id" if target == LINKS else "id"
         s.execute(
             text(
-                f"INSERT INTO {EXPLICIT} (incident_id) SELECT incident_id FROM {LINKS} WHERE project_name = :project"
+                f"INSERT INTO {EXPLICIT} (incident_id) SELECT {incident} FROM {target} WHERE project_name = :project"
             ),
             params,
         )
-        timed = _link_by_time(s, d, predicate, window, params)
+        timed = _link_by_time(s, d, predicate, window, params, target)
         s.execute(text(d.drop_temp(EXPLICIT)))
-        s.execute(text(f"DELETE FROM {PIDR} WHERE project_name = :project"), params)
-        s.execute(
-            typed(
-                f"""
-                INSERT INTO {PIDR} (id, project_name, deployment_id, link_type,
-                    _raw_data_params, _raw_data_table, created_at, updated_at)
-                SELECT incident_id, project_name, deployment_id, link_type, :params, 'incidents', :now, :now
-                FROM {LINKS} WHERE project_name = :project
-                """,
-                "now",
-            ),
-            params,
-        )
+        if copy_to is not None:
+            s.execute(text(f"DELETE FROM {copy_to} WHERE project_name = :project"), params)
+            s.execute(
+                typed(
+                    f"{_insert_link(d, copy_to, 'incident_id', 'deployment_id', 'link_type', '', '')} "
+                    f"FROM {LINKS} WHERE project_name = :project",
+                    "now",
+                ),
+                params,
+            )
     return LinkResult(explicit=max(explicit, 0), time=max(timed, 0))
 
 
-def _explicit_sql(d: Dialect, predicate: str) -> str:
+def _explicit_sql(d: Dialect, predicate: str, target: str) -> str:
     def match(column: str) -> str:
         same = f"c.{column} = i.{column}"
         if d.mysql:  # the index finds candidates; the binary test makes both backends agree
@@ -116,7 +129,7 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
 
     before = "m.finished_date <= m.created_date"
     return f"""
-        {_insert_link(d, "r.incident_id", "r.deployment_id", "'explicit'", "r.finished_date", "r.resolution_date")}
+        {_insert_link(d, target, "r.incident_id", "r.deployment_id", "'explicit'", "r.finished_date", "r.resolution_date")}
         FROM (
             SELECT m.incident_id, m.deployment_id, m.finished_date, m.resolution_date,
                 ROW_NUMBER() OVER (
@@ -139,9 +152,21 @@ def _explicit_sql(d: Dialect, predicate: str) -> str:
 
 
 def _insert_link(
-    d: Dialect, incident: str, deployment: str, kind: str, finished: str, resolved: str, hint: str = ""
+    d: Dialect,
+    target: str,
+    incident: str,
+    deployment: str,
+    kind: str,
+    finished: str,
+    resolved: str,
+    hint: str = "",
 ) -> str:
-    """INSERT INTO the project's links … SELECT their columns, the recovery time derived once here."""
+    """INSERT INTO `target` … SELECT its columns: the links with the recovery time derived once
+    here (`LINKS`), or DevLake's relationships (`PIDR`, which need neither time)."""
+    if target == PIDR:
+        return f"""INSERT INTO {PIDR} (id, project_name, deployment_id, link_type,
+                _raw_data_params, _raw_data_table, created_at, updated_at)
+            SELECT {hint} {incident}, :project, {deployment}, {kind}, :params, 'incidents', :now, :now"""
     recovery = d.minutes_between(finished, resolved)
     return f"""INSERT INTO {LINKS} (project_name, incident_id, deployment_id, link_type, deployment_finished_date,
             resolution_date, recovery_minutes)
@@ -149,7 +174,9 @@ def _insert_link(
             CASE WHEN {resolved} IS NOT NULL THEN {recovery} END"""
 
 
-def _link_by_time(s: Session, d: Dialect, predicate: str, window: str, params: dict[str, Any]) -> int:
+def _link_by_time(
+    s: Session, d: Dialect, predicate: str, window: str, params: dict[str, Any], target: str
+) -> int:
     """The time rule: each incident takes the deployment whose ordinal is the number of the
     project's deployments finished at or before its creation.
 
@@ -235,7 +262,7 @@ def _link_by_time(s: Session, d: Dialect, predicate: str, window: str, params: d
     timed = s.execute(
         typed(
             f"""
-            {_insert_link(d, "i.id", "nd.deployment_id", "'time'", "nd.finished_date", "i.resolution_date", d.straight_join)}
+            {_insert_link(d, target, "i.id", "nd.deployment_id", "'time'", "nd.finished_date", "i.resolution_date", d.straight_join)}
             FROM incidents i
             {project_incidents_join("i")}
             JOIN {BUCKETS} b ON b.bucket = {d.clamp(at, "0", ":last")}
@@ -244,6 +271,7 @@ def _link_by_time(s: Session, d: Dialect, predicate: str, window: str, params: d
             WHERE i.created_date IS NOT NULL AND ({predicate}) AND e.incident_id IS NULL {window}
             """,
             "epoch",
+            *(("now",) if target == PIDR else ()),
         ),
         params,
     ).rowcount
