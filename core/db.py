@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -163,6 +163,25 @@ def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA busy_timeout = 60000")
     # read the file's pages in place rather than copying each into a fresh page cache
     dbapi_connection.execute(f"PRAGMA mmap_size = {READER_MMAP_BYTES}")
+
+
+def fill_temporary(conn: Connection, statements: Sequence[str], params: Mapping[str, Any]) -> None:
+    """Run SQL that reads the database and writes only temporary tables, before `conn` begins
+    its transaction.
+
+    On SQLite it runs in autocommit, so it neither waits for nor holds the database's one
+    write lock (a temporary table is the connection's own); the transaction that follows
+    on the same connection reads the table. MySQL/MariaDB run it in a transaction of its
+    own (temporary tables outlive it there too).
+    """
+    if conn.dialect.name != "sqlite":
+        with conn.begin():
+            for statement in statements:
+                conn.execute(text(statement), dict(params))
+        return
+    driver = conn.connection.driver_connection  # isolation_level None: autocommit
+    for statement in statements:
+        driver.execute(statement, dict(params))
 
 
 def check_connection(engine: Engine) -> None:

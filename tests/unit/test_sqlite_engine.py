@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import text
+
+from core.db import Database, fill_temporary
+
 SCRIPT = """
 import ctypes, sys, _sqlite3
 from core.db import Database, sqlite_without_memory_statistics
@@ -45,3 +49,21 @@ def test_an_open_connection_leaves_sqlite_as_it_is(tmp_path: Path) -> None:
     )
     flag, used = out.stdout.split()
     assert flag == "False" and int(used) > 0
+
+
+def test_fill_temporary_runs_beside_the_writer(tmp_path: Path) -> None:
+    """Parsing into a temporary table neither waits for nor takes SQLite's write lock, and the
+    transaction that follows on the same connection reads the table."""
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE src (x INTEGER)")
+        conn.exec_driver_sql("INSERT INTO src VALUES (1), (2)")
+    with db.session() as writer, db.engine.connect() as conn:
+        writer.execute(text("INSERT INTO src VALUES (3)"))  # holds the write lock until the end
+        fill_temporary(conn, ["CREATE TEMP TABLE picked AS SELECT x FROM src WHERE x > :lo"], {"lo": 1})
+        assert conn.connection.driver_connection.execute("SELECT x FROM picked").fetchall() == [(2,)]
+    with db.engine.connect() as conn:
+        fill_temporary(conn, ["CREATE TEMP TABLE again AS SELECT x FROM src WHERE x > :lo"], {"lo": 1})
+        with conn.begin():
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM again").scalar() == 2
+    db.dispose()

@@ -6,7 +6,7 @@ import functools
 from typing import Any
 
 from core.collect import iter_raw, range_batches
-from core.db import upsert
+from core.db import fill_temporary, upsert
 from core.dialect import SqlDialect, insert_select, typed
 from core.models import utcnow
 from core.plugin import TaskContext
@@ -67,14 +67,18 @@ def extract_incidents(ctx: TaskContext) -> None:
     entity = "extract:incidents"
     last = 0 if ctx.full_sync else state.raw_id(entity)
     d = SqlDialect.of(ctx.db.dialect)
-    statements = _incident_statements(d)
+    fill, statements = _incident_statements(d)
     raw = RAW_INCIDENTS.c
     for lo, hi, count in range_batches(ctx.db, raw.id, raw.params == params, after=last, batch_size=BATCH):
         ctx.check_cancelled()
         values = {"cid": ctx.connection_id, "params": params, "lo": lo, "hi": hi, "now": utcnow()}
-        with ctx.db.session() as s:
-            for stmt in statements:
-                s.execute(stmt, values)
+        with ctx.db.engine.connect() as conn:
+            # parsing the JSON writes only a temporary table: on SQLite it runs beside the
+            # collector's writes instead of holding the one write lock
+            fill_temporary(conn, fill, values)
+            with conn.begin():
+                for stmt in statements:
+                    conn.execute(stmt, values)
         last = hi
         ctx.progress.advance(count, records=count)
     state.save_raw_id(entity, last)
@@ -105,9 +109,9 @@ FIELDS = {  # column of the batch table: (path in the incident record, kind)
 
 
 @functools.cache  # one set per dialect: the follower runs this subtask every few pages
-def _incident_statements(d: SqlDialect) -> list[Any]:
-    """Read the batch's records once into a temporary table, upsert its incidents, then its
-    users, then replace its incidents' assignments."""
+def _incident_statements(d: SqlDialect) -> tuple[list[str], list[Any]]:
+    """Read the batch's records once into a temporary table (the first list), then upsert
+    its incidents, then its users, then replace its incidents' assignments."""
     fill = d.json_fields_table(
         BATCH_TABLE,
         f"FROM {RAW_INCIDENTS.name} r WHERE r.params = :params AND r.id > :lo AND r.id <= :hi",
@@ -197,5 +201,5 @@ def _incident_statements(d: SqlDialect) -> list[Any]:
         },
         f"{from_assignments} GROUP BY b.number, {user_id}",
     )
-    statements = [*fill, incidents, users, drop_assignments, assignments, d.drop_temp(BATCH_TABLE)]
-    return [typed(stmt) if isinstance(stmt, str) else stmt for stmt in statements]
+    statements = [incidents, users, drop_assignments, assignments, d.drop_temp(BATCH_TABLE)]
+    return fill, [typed(stmt) if isinstance(stmt, str) else stmt for stmt in statements]
