@@ -23,23 +23,8 @@ with db.engine.connect() as conn:
 """
 
 
-def test_first_engine_turns_sqlite_allocation_statistics_off(tmp_path: Path) -> None:
-    """Fresh process: the first engine switches SQLite's allocation counting (one global
-    mutex) off, and connections work as before."""
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, f"sqlite:///{tmp_path / 'x.db'}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert out.stdout.split() == ["True", "0"]
-
-
-def test_an_open_connection_leaves_sqlite_as_it_is(tmp_path: Path) -> None:
-    script = SCRIPT.replace(
-        "db = Database", "import sqlite3; keep = sqlite3.connect(':memory:')\ndb = Database"
-    )
+def _fresh_process(script: str, tmp_path: Path) -> list[str]:
+    """What `script` prints in a new Python process, given a SQLite URL."""
     out = subprocess.run(
         [sys.executable, "-c", script, f"sqlite:///{tmp_path / 'x.db'}"],
         capture_output=True,
@@ -47,7 +32,20 @@ def test_an_open_connection_leaves_sqlite_as_it_is(tmp_path: Path) -> None:
         check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
-    flag, used = out.stdout.split()
+    return out.stdout.split()
+
+
+def test_first_engine_turns_sqlite_allocation_statistics_off(tmp_path: Path) -> None:
+    """Fresh process: the first engine switches SQLite's allocation counting (one global
+    mutex) off, and connections work as before."""
+    assert _fresh_process(SCRIPT, tmp_path) == ["True", "0"]
+
+
+def test_an_open_connection_leaves_sqlite_as_it_is(tmp_path: Path) -> None:
+    script = SCRIPT.replace(
+        "db = Database", "import sqlite3; keep = sqlite3.connect(':memory:')\ndb = Database"
+    )
+    flag, used = _fresh_process(script, tmp_path)
     assert flag == "False" and int(used) > 0
 
 

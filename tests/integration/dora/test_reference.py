@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.dora import linking
@@ -42,6 +43,24 @@ def _close(a: Any, b: Any, path: str = "") -> None:
         assert a == b, f"{path}: {a!r} != {b!r}"
 
 
+def _links(s: Session, project: str) -> dict[str, tuple[str, str]]:
+    """The project's relationships, incident → (deployment, link type), after checking that
+    `_dora_links` (which MariaDB derives on a connection of its own) holds the same."""
+    query = "SELECT {0} AS id, deployment_id, link_type FROM {1} WHERE project_name = :p"
+    links = {
+        r.id: (r.deployment_id, r.link_type)
+        for r in s.execute(
+            text(query.format("id", "project_incident_deployment_relationships")), {"p": project}
+        )
+    }
+    staged = {
+        r.id: (r.deployment_id, r.link_type)
+        for r in s.execute(text(query.format("incident_id", "_dora_links")), {"p": project})
+    }
+    assert staged == links
+    return links
+
+
 @pytest.mark.parametrize("window_hours", [None, 72.0])
 def test_every_figure_matches_the_reference(db: Database, window_hours: float | None) -> None:
     seed = generated()
@@ -53,15 +72,7 @@ def test_every_figure_matches_the_reference(db: Database, window_hours: float | 
     ref = Reference(seed, "shop")
 
     with db.session() as s:
-        links = {
-            r.id: (r.deployment_id, r.link_type)
-            for r in s.execute(
-                text(
-                    "SELECT id, deployment_id, link_type FROM project_incident_deployment_relationships "
-                    "WHERE project_name = 'shop'"
-                )
-            )
-        }
+        links = _links(s, "shop")
         assert links == ref.links
         assert {kind for _, kind in links.values()} == {"explicit", "time"}
 
@@ -85,16 +96,7 @@ def test_time_links_do_not_depend_on_the_bucket_size(
     rebuild_incidents(db, "shop")
     link_incidents(db, "shop")
     with db.session() as s:
-        links = {
-            r.id: (r.deployment_id, r.link_type)
-            for r in s.execute(
-                text(
-                    "SELECT id, deployment_id, link_type FROM project_incident_deployment_relationships "
-                    "WHERE project_name = 'shop'"
-                )
-            )
-        }
-    assert links == Reference(seed, "shop").links
+        assert _links(s, "shop") == Reference(seed, "shop").links
 
 
 def test_incidents_keep_what_any_owning_project_allows(db: Database) -> None:
