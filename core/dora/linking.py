@@ -3,9 +3,9 @@
 Set-based on both backends: explicit links by a join on commit sha or version, the time
 rule by equality joins from each incident to its time bucket and to the deployment found
 there. Links are written to `_dora_links` (with the deployment's finish and the incident's
-resolution, for the recovery time) and copied from there to
-`project_incident_deployment_relationships`; `_dora_deployments` holds the project's
-deployments, ranked, for the time rule.
+resolution, for the recovery time) and to `project_incident_deployment_relationships`:
+SQLite copies the first into the second; MariaDB derives both side by side on two
+connections. `_dora_deployments` holds the project's deployments, ranked, for the time rule.
 """
 
 from __future__ import annotations
