@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ class DatabaseUnavailable(RuntimeError):
 
 
 SQLITE_CONFIG_MEMSTATUS = 9  # sqlite3.h
+_SQLITE_CONFIG_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -43,21 +45,28 @@ def sqlite_without_memory_statistics() -> bool:
     collector and the extractor following it) take turns instead of using both cores: two
     metric queries took 0.87 s together against 0.55 s each, and 0.52 s with it off. The
     setting can only change while SQLite holds nothing, so this runs before this process's
-    first engine and does nothing if a connection is already open (memory is in use) or
-    the sqlite3 module's library does not export the calls.
+    first engine and does nothing if a connection is already open (memory is in use), if
+    the library was built with statistics off (then that test proves nothing), or if the
+    sqlite3 module's library does not export the calls. Not on macOS, whose arm64 calling
+    convention passes sqlite3_config's variadic argument where ctypes does not put it.
     """
-    try:
-        import _sqlite3
-        import ctypes
-
-        lib = ctypes.CDLL(_sqlite3.__file__)  # resolves to the SQLite the sqlite3 module uses
-        lib.sqlite3_memory_used.restype = ctypes.c_int64
-        if lib.sqlite3_memory_used() != 0 or lib.sqlite3_shutdown() != 0:
-            return False
-        changed = lib.sqlite3_config(SQLITE_CONFIG_MEMSTATUS, ctypes.c_int(0)) == 0
-        return lib.sqlite3_initialize() == 0 and changed
-    except (ImportError, OSError, AttributeError):
+    if sys.platform == "darwin":
         return False
+    with _SQLITE_CONFIG_LOCK:
+        try:
+            import _sqlite3
+            import ctypes
+
+            lib = ctypes.CDLL(_sqlite3.__file__)  # resolves to the SQLite the sqlite3 module uses
+            if lib.sqlite3_compileoption_used(b"DEFAULT_MEMSTATUS=0"):
+                return False
+            lib.sqlite3_memory_used.restype = ctypes.c_int64
+            if lib.sqlite3_memory_used() != 0 or lib.sqlite3_shutdown() != 0:
+                return False
+            changed = lib.sqlite3_config(SQLITE_CONFIG_MEMSTATUS, ctypes.c_int(0)) == 0
+            return lib.sqlite3_initialize() == 0 and changed
+        except (ImportError, OSError, AttributeError):
+            return False
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -53,3 +53,14 @@ def numbers(digits: int, name: str = "n") -> str:
     tables = " CROSS JOIN ".join(f"({digit}) t{k}" for k in range(digits))
     value = " + ".join(f"{10**k} * t{k}.d" for k in range(digits))
     return f"SELECT {value} AS {name} FROM {tables}"
+
+
+def numbers_upto(limit: int, name: str = "n") -> str:
+    """SELECT 0 … at least `limit` AS `name`, at most about twice as many rows (not up to ten
+    times, as the next power of ten would): the leading digit only goes as far as `limit`'s."""
+    digits = len(str(limit))
+    low = 10 ** (digits - 1)
+    leading = " UNION ALL ".join(f"SELECT {k} AS d" for k in range(limit // low + 1))
+    if digits == 1:
+        return f"SELECT d AS {name} FROM ({leading}) t"
+    return f"SELECT {low} * t.d + s.{name} AS {name} FROM ({leading}) t CROSS JOIN ({numbers(digits - 1, name)}) s"

@@ -4,8 +4,11 @@ Set-based on both backends: explicit links by a join on commit sha or version, t
 rule by equality joins from each incident to its time bucket and to the deployment found
 there. Links are written to `_dora_links` (with the deployment's finish and the incident's
 resolution, for the recovery time) and to `project_incident_deployment_relationships`:
-SQLite copies the first into the second; MariaDB derives both side by side on two
-connections. `_dora_deployments` holds the project's deployments, ranked, for the time rule.
+SQLite copies the first into the second in the same transaction; MariaDB derives both side
+by side on two connections, each table in its own transaction: for the moment between the
+two commits they disagree, and if one fails the stage fails with its error while the other
+keeps its new rows until the next run. `_dora_deployments` holds the project's deployments,
+ranked by step one (`stage.rank_deployments`), for the time rule.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session
 from core.db import Database
 from core.dialect import typed
 from core.dora.dialect import Dialect, session_settings
-from core.dora.fragments import PIDR, numbers, project_incidents_join
+from core.dora.fragments import PIDR, numbers_upto, project_incidents_join
 from core.dora.models import DoraDeployment, DoraLink
 from core.dora.project import load_project
 from core.dora.stage import now_params
@@ -205,13 +208,15 @@ def _link_by_time(
     slots = range(1, SLOTS + 1)
     for name in (BUCKETED, BUCKETS):
         s.execute(text(d.drop_temp(name)))
+    # the (bucket, finish) index declared in the table: MariaDB commits the transaction on
+    # CREATE INDEX, even on a temporary table
     s.execute(
         text(
             f"CREATE TEMPORARY TABLE {BUCKETED} (ordinal BIGINT NOT NULL PRIMARY KEY, bucket BIGINT NOT NULL, "
-            f"finished_date {d.datetime_type} NOT NULL, deployment_id VARCHAR(255) NOT NULL)"
+            f"finished_date {d.datetime_type} NOT NULL, deployment_id VARCHAR(255) NOT NULL, "
+            "UNIQUE (bucket, finished_date, ordinal))"
         )
     )
-    s.execute(text(f"CREATE INDEX ix{BUCKETED} ON {BUCKETED} (bucket, finished_date)"))
     s.execute(
         typed(
             f"INSERT INTO {BUCKETED} (ordinal, bucket, finished_date, deployment_id) "
@@ -246,7 +251,7 @@ def _link_by_time(
                     ) ranked
                     UNION ALL
                     SELECT num, 0, {", ".join("NULL" for _ in slots)}
-                    FROM ({numbers(len(str(params["last"])), "num")}) seq WHERE num <= :last
+                    FROM ({numbers_upto(params["last"], "num")}) seq WHERE num <= :last
                 ) counted
                 GROUP BY bucket
             ) per_bucket

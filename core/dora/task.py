@@ -1,8 +1,11 @@
 """The builtin `dora` task type: a project's DORA stage, run by pipelines like any plugin task.
 
 Options: `{"projectName": ...}`. Subtasks: `rebuildIncidents` (issues of type INCIDENT on
-the project's boards, after its incident filter → `incidents`, `incident_assignees`) and
-`linkIncidents` (→ `project_incident_deployment_relationships`).
+the project's boards, after its incident filter → `incidents`, `incident_assignees`; the
+project's deployments, ranked → `_dora_deployments`) and `linkIncidents` (the incidents and
+deployments `rebuildIncidents` last prepared → `_dora_links`,
+`project_incident_deployment_relationships`). Run alone, `linkIncidents` links what the last
+`rebuildIncidents` left, new issues and deployments alike waiting for the next one.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class DoraPlugin(Plugin):
             "rebuildIncidents",
             _rebuild,
             "convert",
-            "issues of type INCIDENT on the project's boards → incidents",
+            "issues of type INCIDENT on the project's boards → incidents; its deployments ranked",
         ),
         Subtask("linkIncidents", _link, "other", "incidents → the deployments that caused them"),
     ]
