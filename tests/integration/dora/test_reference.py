@@ -99,6 +99,29 @@ def test_time_links_do_not_depend_on_the_bucket_size(
         assert _links(s, "shop") == Reference(seed, "shop").links
 
 
+def test_a_failed_link_keeps_the_previous_links(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linking rewrites each link table in one transaction: a failure after the old rows were
+    deleted and the explicit links written leaves the previous links as they were (MariaDB
+    would commit midway on DDL such as CREATE INDEX)."""
+    seed = generated()
+    seed.write(db)
+    rebuild_incidents(db, "shop")
+    link_incidents(db, "shop")
+    with db.session() as s:
+        before = _links(s, "shop")
+    time_rule = linking._link_by_time
+
+    def failing(*args: Any, **kwargs: Any) -> int:
+        time_rule(*args, **kwargs)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(linking, "_link_by_time", failing)
+    with pytest.raises(RuntimeError, match="went away"):
+        link_incidents(db, "shop")
+    with db.session() as s:
+        assert _links(s, "shop") == before
+
+
 def test_incidents_keep_what_any_owning_project_allows(db: Database) -> None:
     """A board shared by two projects holds the incidents either filter lets through."""
     seed = generated()
