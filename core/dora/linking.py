@@ -14,7 +14,6 @@ ranked by step one (`stage.rank_deployments`), for the time rule.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +26,13 @@ from core.dora.dialect import Dialect, session_settings
 from core.dora.fragments import PIDR, numbers_upto, project_incidents_join
 from core.dora.models import DoraDeployment, DoraLink
 from core.dora.project import load_project
-from core.dora.stage import now_params
+from core.dora.stage import now_params, side_by_side
 from core.models.base import UTCDateTime
 
 SCRATCH = DoraDeployment.__tablename__
 LINKS = DoraLink.__tablename__
+INCIDENT_COLUMN = {LINKS: "incident_id", PIDR: "id"}  # what each link table calls the incident
+STAMPS = {LINKS: (), PIDR: ("now",)}  # its datetime parameters: the relationships' created/updated
 EXPLICIT = "_dora_explicit"  # temporary tables, per connection
 BUCKETED = "_dora_bucketed_deployments"
 BUCKETS = "_dora_buckets"
@@ -66,26 +67,22 @@ def link_incidents(db: Database, project: str) -> LinkResult:
     finish time go to the greatest deployment id, so the result never depends on row order.
     """
     if not Dialect.of(db.dialect).mysql:  # one writer at a time: derive once, copy the rows
-        return _link(db, project, LINKS, copy_to=PIDR)
-    # MariaDB: both tables derived side by side on two connections (two cores), each in its
-    # own transaction, instead of copying a million rows after the fact
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dora-link") as pool:
-        relationships = pool.submit(_link, db, project, PIDR)
-        result = _link(db, project, LINKS)
-        relationships.result()
-    return result
+        return _link(db, project, LINKS, copy=True)
+    # MariaDB: both tables derived side by side, each in its own transaction, instead of
+    # copying a million rows after the fact
+    return side_by_side(db, lambda: _link(db, project, LINKS), lambda: _link(db, project, PIDR))
 
 
-def _link(db: Database, project: str, target: str, copy_to: str | None = None) -> LinkResult:
-    """Write the project's links into `target` (`LINKS` or `PIDR`), and copy them to `copy_to`."""
+def _link(db: Database, project: str, target: str, *, copy: bool = False) -> LinkResult:
+    """Write the project's links into `target` (`LINKS` or `PIDR`); with `copy`, copy the
+    links from `LINKS` to `PIDR` in the same transaction."""
     d = Dialect.of(db.dialect)
     with db.session() as s, session_settings(s, d.bulk_session_settings()):
         settings = load_project(s, project)
         predicate, params = settings.incident_filter.predicate("i", "flt")
         params.update(now_params(project))
         s.execute(text(f"DELETE FROM {target} WHERE project_name = :project"), params)
-        stamps = ("now",) if target == PIDR else ()  # the relationships carry :now timestamps
-        explicit = s.execute(typed(_explicit_sql(d, predicate, target), *stamps), params).rowcount
+        explicit = s.execute(typed(_explicit_sql(d, predicate, target), *STAMPS[target]), params).rowcount
         window = ""
         if settings.linking_window_hours is not None:
             params["window_ms"] = round(settings.linking_window_hours * 3_600_000)
@@ -94,22 +91,22 @@ def _link(db: Database, project: str, target: str, copy_to: str | None = None) -
         # table it writes, which both backends would answer by buffering all its rows first
         s.execute(text(d.drop_temp(EXPLICIT)))
         s.execute(text(f"CREATE TEMPORARY TABLE {EXPLICIT} (incident_id VARCHAR(255) NOT NULL PRIMARY KEY)"))
-        incident = "incident_id" if target == LINKS else "id"
         s.execute(
             text(
-                f"INSERT INTO {EXPLICIT} (incident_id) SELECT {incident} FROM {target} WHERE project_name = :project"
+                f"INSERT INTO {EXPLICIT} (incident_id) "
+                f"SELECT {INCIDENT_COLUMN[target]} FROM {target} WHERE project_name = :project"
             ),
             params,
         )
         timed = _link_by_time(s, d, predicate, window, params, target)
         s.execute(text(d.drop_temp(EXPLICIT)))
-        if copy_to is not None:
-            s.execute(text(f"DELETE FROM {copy_to} WHERE project_name = :project"), params)
+        if copy:
+            s.execute(text(f"DELETE FROM {PIDR} WHERE project_name = :project"), params)
             s.execute(
                 typed(
-                    f"{_insert_link(d, copy_to, 'incident_id', 'deployment_id', 'link_type', '', '')} "
+                    f"{_insert_link(d, PIDR, 'incident_id', 'deployment_id', 'link_type', '', '')} "
                     f"FROM {LINKS} WHERE project_name = :project",
-                    "now",
+                    *STAMPS[PIDR],
                 ),
                 params,
             )
@@ -276,7 +273,7 @@ def _link_by_time(
             WHERE i.created_date IS NOT NULL AND ({predicate}) AND e.incident_id IS NULL {window}
             """,
             "epoch",
-            *(("now",) if target == PIDR else ()),
+            *STAMPS[target],
         ),
         params,
     ).rowcount

@@ -246,7 +246,6 @@ class MetricQueries:
             ),
             {"project": self.project, "lo": window.day_start, "hi": window.day_end},
         )
-        first = "CAST(:first_day AS DATE)" if d.mysql else "date(:first_day)"
         _run(
             self.s,
             d.create_temp(
@@ -255,7 +254,7 @@ class MetricQueries:
                 SELECT days.day AS day, {d.week_start("days.day")} AS week, {d.month_start("days.day")} AS month,
                        CASE WHEN dd.day IS NULL THEN 0 ELSE 1 END AS deployed
                 FROM (
-                    SELECT {d.add_days(first, "seq.n")} AS day FROM ({numbers(4)}) seq WHERE seq.n < :ndays
+                    SELECT {d.add_days(d.day(":first_day"), "seq.n")} AS day FROM ({numbers(4)}) seq WHERE seq.n < :ndays
                 ) days
                 LEFT JOIN (SELECT DISTINCT {d.day("finished_date")} AS day FROM {WINDOW_DEPLOYMENTS}) dd
                     ON dd.day = days.day

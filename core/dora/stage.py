@@ -11,9 +11,10 @@ on two connections (two cores); SQLite, one writer at a time, runs them in turn.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 
@@ -25,6 +26,7 @@ from core.dora.models import DoraDeployment
 from core.dora.project import sharing_filters
 from core.models import Incident, utcnow
 
+T = TypeVar("T")
 _OWN = {"id", "incident_key", "parent_incident_id", "table", "scope_id", "lead_time_minutes"}
 _PROVENANCE = {
     "_raw_data_params",
@@ -53,17 +55,23 @@ def now_params(project: str) -> dict[str, Any]:
     return {"project": project, "params": raw_params(project), "now": utcnow()}
 
 
+def side_by_side(db: Database, main: Callable[[], T], other: Callable[[], object]) -> T:
+    """Run two parts of the stage that share no table and return `main`'s result: at once on
+    two connections on MariaDB (two cores), in turn on SQLite (one writer at a time)."""
+    if not Dialect.of(db.dialect).mysql:
+        other()
+        return main()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dora-stage") as pool:
+        pending = pool.submit(other)
+        result = main()
+        pending.result()
+    return result
+
+
 def rebuild_incidents(db: Database, project: str) -> RebuildResult:
     """Replace the project's `incidents`/`incident_assignees` with its INCIDENT issues,
-    filtered, while `rank_deployments` prepares its deployments on another connection."""
-    if not Dialect.of(db.dialect).mysql:  # one writer at a time: nothing to overlap
-        rank_deployments(db, project)
-        return _rebuild(db, project)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dora-rank") as pool:
-        ranked = pool.submit(rank_deployments, db, project)
-        result = _rebuild(db, project)
-        ranked.result()
-    return result
+    filtered, beside `rank_deployments`."""
+    return side_by_side(db, lambda: _rebuild(db, project), lambda: rank_deployments(db, project))
 
 
 def rank_deployments(db: Database, project: str) -> None:
