@@ -10,6 +10,7 @@ from contextlib import nullcontext
 from pydantic import ValidationError
 
 from core.context import AppContext
+from core.heap import freeze_startup_heap
 from core.http.errors import Cancelled
 from core.pipeline.follow import Follower, FollowerFailed, followers
 from core.plugin import ProgressReporter, ScopeBase, Subtask, TaskCancelled, TaskContext
@@ -88,6 +89,7 @@ def execute_task(
     cancel: threading.Event | None = None,
 ) -> TaskContext:
     """Run the task's subtasks in order; raise SubtaskFailed or TaskCancelled."""
+    freeze_startup_heap()  # the first task of a process: its startup objects are settled by now
     ctx = build_context(app, plugin_name, options, progress=progress, cancel=cancel)
     chosen = select_subtasks(ctx.plugin.subtasks, subtasks, skip_collectors=skip_collectors)
     try:
