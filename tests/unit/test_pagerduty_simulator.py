@@ -334,6 +334,16 @@ def test_rendered_bytes_equal_the_dict_form() -> None:
         assert json.loads(store.render(inc)) == store.incident_dict(inc)
 
 
+def test_warm_cache_renders_every_incident_once_within_the_limit() -> None:
+    store = _store(300, seed=3)
+    cold = {inc.number: store.render(inc) for inc in _store(300, seed=3)}
+    assert store.warm_cache() == 300 and len(store._cache) == 300
+    assert {inc.number: store.render(inc) for inc in store} == cold
+    store.cache_limit = 100
+    store._cache.clear()
+    assert store.warm_cache() == 100 and len(store._cache) == 100
+
+
 def test_generate_100k_incidents_quickly() -> None:
     t0 = time.perf_counter()
     store = generate(

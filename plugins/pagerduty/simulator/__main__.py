@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-seed", type=int, default=0)
     p.add_argument("--cache-limit", type=int, default=DEFAULT_CACHE_LIMIT, help="serialized incidents kept")
     p.add_argument(
+        "--warm",
+        action="store_true",
+        help="render every incident before listening: the first pass is served as fast as later ones",
+    )
+    p.add_argument(
         "--ready-file", type=Path, default=None, help="write {url, token, pid} here when listening"
     )
     return p
@@ -59,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         freeze_clock=not args.live_clock,
         cache_limit=args.cache_limit,
     )
+    if args.warm:
+        store.warm_cache()
     gen_s = time.perf_counter() - t0
     config = SimConfig(
         token=args.token,

@@ -503,6 +503,15 @@ class Store:
                     self._cache[inc.number] = data
             return data
 
+    def warm_cache(self) -> int:
+        """Render every incident now (up to the cache limit), so the first pass over the data costs
+        the server what later passes do; returns how many were rendered."""
+        with self._lock:
+            incidents = list(self._by_number.values())[: max(0, self.cache_limit)]
+            for inc in incidents:
+                self.render(inc)
+            return len(incidents)
+
     def _fragment(self, obj: dict[str, Any] | None) -> str:
         """JSON of a shared reference dict, encoded once: refs are ~half of every incident's bytes."""
         if obj is None:
