@@ -8,6 +8,7 @@ import random
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -19,6 +20,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.schema import Column
+
+from core.sqlite_checkpoint import THRESHOLD_BYTES, WalCheckpointer
 
 # SQLite accepts 32766 bound parameters per statement; stay well below.
 _SQLITE_MAX_VARS = 30000
@@ -76,6 +79,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if backend == "sqlite":
         sqlite_without_memory_statistics()
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
+        file = parsed.database if parsed.database and parsed.database != ":memory:" else None
+        if file and (parsed.query.get("mode") == "memory" or file.startswith("file:")):
+            file = None  # shared-memory and URI databases: SQLite's own checkpoints
+        checkpointer = WalCheckpointer(file, engine) if file else None
+        if checkpointer is not None:
+            _CHECKPOINTERS[engine] = checkpointer
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -88,10 +97,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA page_size=65536")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            # checkpoint every ~64 MB of WAL instead of 1,000 pages: bulk collection writes
-            # hundreds of MB, and each checkpoint waits for an fsync while holding the write lock
-            page_size = cur.execute("PRAGMA page_size").fetchone()[0]
-            cur.execute(f"PRAGMA wal_autocheckpoint={64 * 1024 * 1024 // page_size}")
+            if checkpointer is not None:  # it checkpoints; commits never do (sqlite_checkpoint)
+                cur.execute("PRAGMA wal_autocheckpoint=0")
+                cur.execute(f"PRAGMA journal_size_limit={THRESHOLD_BYTES}")
             # set-based extract/convert fill temporary tables per batch: keep them off the disk
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.execute("PRAGMA busy_timeout=60000")
@@ -147,6 +155,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     raise DatabaseUnavailable(f"unsupported database backend {backend!r}")
 
 
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
 _READERS: dict[str, Engine] = {}
 _READERS_LOCK = threading.Lock()
 READER_MMAP_BYTES = 2**30
@@ -229,6 +238,9 @@ class Database:
                 raise
 
     def dispose(self) -> None:
+        checkpointer = _CHECKPOINTERS.pop(self.engine, None)
+        if checkpointer is not None:
+            checkpointer.stop()
         self.engine.dispose()
 
 

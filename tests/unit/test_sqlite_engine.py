@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import text
 
-from core.db import Database, fill_temporary
+from core.db import _CHECKPOINTERS, Database, fill_temporary
 
 SCRIPT = """
 import ctypes, sys, _sqlite3
@@ -64,4 +65,36 @@ def test_fill_temporary_runs_beside_the_writer(tmp_path: Path) -> None:
         fill_temporary(conn, ["CREATE TEMP TABLE again AS SELECT x FROM src WHERE x > :lo"], {"lo": 1})
         with conn.begin():
             assert conn.exec_driver_sql("SELECT COUNT(*) FROM again").scalar() == 2
+    db.dispose()
+
+
+def test_commits_leave_the_log_to_the_checkpoint_thread(tmp_path: Path) -> None:
+    """Commits never checkpoint; the engine's thread does, once the log passes its threshold,
+    and it stops with the database."""
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    checkpointer = _CHECKPOINTERS[db.engine]
+    checkpointer.threshold = 1024 * 1024
+    wal = Path(f"{tmp_path / 'c.db'}-wal")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        conn.exec_driver_sql("CREATE TABLE t (x TEXT)")
+        conn.commit()
+        for _ in range(40):  # 40 commits of 64 KB pages: past the threshold
+            with conn.begin():
+                conn.exec_driver_sql("INSERT INTO t VALUES (?)", ("x" * 100_000,))
+    deadline = time.monotonic() + 10
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert checkpointer.checkpoints >= 1
+    # the rows' pages were copied from the log into the database file (4 MB of rows)
+    assert (tmp_path / "c.db").stat().st_size > 3_000_000 and wal.exists()
+    db.dispose()
+    assert not checkpointer._thread.is_alive() and db.engine not in _CHECKPOINTERS
+
+
+def test_memory_databases_have_no_checkpoint_thread() -> None:
+    db = Database("sqlite://")
+    assert db.engine not in _CHECKPOINTERS
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     db.dispose()
