@@ -6,7 +6,9 @@ import functools
 import itertools
 import json
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,77 +35,106 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class _Page:
-    body: bytes
-    path: str
+    records: bytes  # the records' JSON texts, one after another
+    spans: str  # JSON list of (1-based start << 32 | length), one per record
     url: str | None
-    records: int
+    count: int
 
 
 @functools.lru_cache(maxsize=64)
 def _split_statement(table: Table) -> Any:
-    """SQLite: one raw row per element of the page's list, as the JSON text of the element."""
+    """SQLite: one raw row per record of a page, cut out of the page's records by byte offsets
+    (substr on a BLOB copies bytes; nothing is parsed)."""
     return typed(
         f"INSERT INTO {table.name} (params, data, url, input, created_at) "
-        "SELECT :params, value, :url, NULL, :now FROM json_each(CAST(:body AS TEXT), :path)",
+        "SELECT :params, CAST(substr(:records, j.value >> 32, j.value & 4294967295) AS TEXT), :url, NULL, :now "
+        "FROM json_each(:spans) j ORDER BY j.key",
         "now",
     )
 
 
 class RawWriter:
-    """Buffers records of one scope and inserts them in batches; thread-safe.
+    """Buffers records of one scope and inserts them in batches, in order, on a writer thread of
+    its own; thread-safe.
 
-    Records are stored as the JSON text received so re-extraction never needs the network.
+    Records are stored as the JSON text received so re-extraction never needs the network. The
+    collector hands a full batch over and goes on fetching while it is written (on SQLite the
+    insert may first wait for the one write lock, held by the extract running beside it); at most
+    `queued` batches wait, so memory stays bounded and a slow database slows the collector down.
+    `flush` writes the rest, waits for every batch and raises the first write error.
     """
 
-    def __init__(self, db: Database, table: Table, params: str, *, batch_size: int = 500) -> None:
+    def __init__(
+        self, db: Database, table: Table, params: str, *, batch_size: int = 500, queued: int = 8
+    ) -> None:
         self.db = db
         self.table = table
         self.params = params
         self.batch_size = batch_size
+        self.queued = queued
         self.count = 0
         self._buffer: list[dict[str, Any] | _Page] = []
         self._pending = 0  # records in the buffer
         self._lock = threading.Lock()
-        # SQLite splits a page into records itself (json_each, in C): no Python object per record
+        self._handoff = threading.Lock()  # batches reach the writer thread in the order they filled
+        self._pool: ThreadPoolExecutor | None = None
+        self._writes: deque[Future[None]] = deque()
+        # SQLite cuts a page into records itself (in C): no Python object or bound row per record
         self._split_pages = db.dialect == "sqlite"
 
     def add(self, record: Any, *, url: str | None = None, input: Any = None) -> None:
         self.add_many([record], url=url, input=input)
 
     def add_many(self, records: list[Any], *, url: str | None = None, input: Any = None) -> None:
-        params, dumps = self.params, orjson.dumps
-        # created_at is filled once per batch, by the insert's column default
-        rows = [
-            {
-                "params": params,
-                "data": r if isinstance(r, str) else dumps(r).decode(),
-                "url": url,
-                "input": input,
-            }
-            for r in records
-        ]
+        dumps = orjson.dumps
+        rows = [self._row(r if isinstance(r, str) else dumps(r).decode(), url, input) for r in records]
         self._append(rows, len(rows))
 
-    def add_page(self, records: list[Any], body: bytes, key: str, *, url: str | None = None) -> None:
-        """The records of a page, `body` being the page as received and `records` its `key` list."""
+    def _row(self, data: str, url: str | None, input: Any) -> dict[str, Any]:
+        # created_at is filled once per batch, by the insert's column default
+        return {"params": self.params, "data": data, "url": url, "input": input}
+
+    def add_json(self, records: list[bytes], *, url: str | None = None) -> None:
+        """Records given as the JSON text received (e.g. a RecordPage's), stored as they are."""
         if not self._split_pages:
-            self.add_many(records, url=url)
+            self._append([self._row(r.decode(), url, None) for r in records], len(records))
             return
-        self._append([_Page(body, f"$.{key}", url, len(records))], len(records))
+        spans, start = [], 1
+        for record in records:
+            spans.append(start << 32 | len(record))
+            start += len(record)
+        self._append([_Page(b"".join(records), orjson.dumps(spans).decode(), url, len(records))], len(records))
 
     def _append(self, entries: list[dict[str, Any] | _Page], records: int) -> None:
-        with self._lock:
-            self._buffer.extend(entries)
-            self._pending += records
-            if self._pending < self.batch_size:
-                return
-            entries, self._buffer, self._pending = self._buffer, [], 0
-        self._write(entries)
+        with self._handoff:
+            with self._lock:
+                self._buffer.extend(entries)
+                self._pending += records
+                if self._pending < self.batch_size:
+                    return
+                entries, self._buffer, self._pending = self._buffer, [], 0
+            self._submit(entries)
+
+    def _submit(self, entries: list[dict[str, Any] | _Page]) -> None:
+        """Queue a batch for the writer thread (caller holds _handoff); wait while too many are queued."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-writer")
+        self._writes.append(self._pool.submit(self._write, entries))
+        while self._writes and (self._writes[0].done() or len(self._writes) > self.queued):
+            self._writes.popleft().result()  # raises a failed write's error here, early
 
     def flush(self) -> None:
-        with self._lock:
-            entries, self._buffer, self._pending = self._buffer, [], 0
-        self._write(entries)
+        with self._handoff:
+            with self._lock:
+                entries, self._buffer, self._pending = self._buffer, [], 0
+            pool, writes, self._pool, self._writes = self._pool, self._writes, None, deque()
+        if pool is None:
+            self._write(entries)
+            return
+        writes.append(pool.submit(self._write, entries))
+        pool.shutdown(wait=True)  # no thread outlives a flush
+        for write in writes:
+            write.result()  # the first failed write's error
 
     def _write(self, entries: list[dict[str, Any] | _Page]) -> None:
         if not entries:
@@ -117,11 +148,11 @@ class RawWriter:
                     s.execute(
                         _split_statement(self.table),
                         [
-                            {"params": self.params, "url": p.url, "now": now, "body": p.body, "path": p.path}
+                            {"params": self.params, "url": p.url, "now": now, "records": p.records, "spans": p.spans}
                             for p in batch
                         ],
                     )
-                    self.count += sum(p.records for p in batch)  # type: ignore[union-attr]
+                    self.count += sum(p.count for p in batch)  # type: ignore[union-attr]
                 else:
                     insert_rows(s, self.table, batch)  # type: ignore[arg-type]
                     self.count += len(batch)

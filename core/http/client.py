@@ -29,6 +29,7 @@ from core.http.errors import (
     TransientStatus,
 )
 from core.http.messages import default_error_message, summarize_html
+from core.http.pages import NotJson, RecordPage, decode_record_page
 from core.http.ratelimit import Clock, RateLimiter, Sleep
 from core.http.retry import (
     ANNOUNCED_WAIT_STATUSES,
@@ -209,15 +210,19 @@ class ApiClient:
         """GET and decode JSON; ``validate`` raising ValueError/KeyError/TypeError means malformed."""
         return self.request_json("GET", path, params=params, validate=validate)
 
-    def get_json_and_body(
-        self, path: str, *, params: Params | None = None, validate: Validator | None = None
-    ) -> tuple[Any, bytes]:
-        """get_json, plus the body as received: a collector can store the records without
-        encoding them again."""
+    def get_records(self, path: str, *, key: str, params: Params | None = None) -> RecordPage:
+        """GET one page of a list endpoint: its `key` records as the JSON text received (a
+        collector stores them as they are), its other fields decoded. A body that is no JSON
+        object with a `key` list of objects is retried as malformed."""
 
-        def attempt() -> tuple[Any, bytes]:
+        def attempt() -> RecordPage:
             response = self._send("GET", path, params, None, None)
-            return self._decode("GET", response, validate), response.content
+            try:
+                return decode_record_page(response.content, key)
+            except NotJson as exc:
+                raise self._not_json("GET", response) from exc
+            except ValueError as exc:
+                raise self._unexpected("GET", response, exc) from exc
 
         return self._with_retries("GET", path, attempt)
 
@@ -374,34 +379,39 @@ class ApiClient:
         )
 
     def _decode(self, method: str, response: httpx.Response, validate: Validator | None) -> Any:
-        path = response.request.url.path
         if response.status_code == 204:
             data: Any = None
         else:
             try:
                 data = orjson.loads(response.content)  # several times faster than json on big pages
             except ValueError as exc:
-                content_type = response.headers.get("content-type", "unknown")
-                snippet = (
-                    summarize_html(response.text)
-                    if "html" in content_type.lower()
-                    else " ".join(response.text[:80].split())
-                )
-                raise MalformedResponse(
-                    f"{method} {path} returned a body that is not JSON "
-                    f"({content_type}, {len(response.content)} bytes): {snippet!r}",
-                    connection=self.connection,
-                    status=response.status_code,
-                    url=safe_url(response.request.url),
-                ) from exc
+                raise self._not_json(method, response) from exc
         if validate is not None:
             try:
                 validate(data)
             except (ValueError, KeyError, TypeError) as exc:
-                raise MalformedResponse(
-                    f"{method} {path} returned an unexpected body: {type(exc).__name__}: {exc}",
-                    connection=self.connection,
-                    status=response.status_code,
-                    url=safe_url(response.request.url),
-                ) from exc
+                raise self._unexpected(method, response, exc) from exc
         return data
+
+    def _not_json(self, method: str, response: httpx.Response) -> MalformedResponse:
+        content_type = response.headers.get("content-type", "unknown")
+        snippet = (
+            summarize_html(response.text)
+            if "html" in content_type.lower()
+            else " ".join(response.text[:80].split())
+        )
+        return MalformedResponse(
+            f"{method} {response.request.url.path} returned a body that is not JSON "
+            f"({content_type}, {len(response.content)} bytes): {snippet!r}",
+            connection=self.connection,
+            status=response.status_code,
+            url=safe_url(response.request.url),
+        )
+
+    def _unexpected(self, method: str, response: httpx.Response, exc: Exception) -> MalformedResponse:
+        return MalformedResponse(
+            f"{method} {response.request.url.path} returned an unexpected body: {type(exc).__name__}: {exc}",
+            connection=self.connection,
+            status=response.status_code,
+            url=safe_url(response.request.url),
+        )

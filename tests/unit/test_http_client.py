@@ -262,6 +262,32 @@ def test_failed_validation_is_retried(api: FakeApi, clock: FakeClock) -> None:
         assert client.request_count == 2
 
 
+def test_get_records_keeps_the_records_as_received(api: FakeApi, clock: FakeClock) -> None:
+    api.route("GET", "/incidents", Reply(200, b'{"incidents": [{"id": "A",  "n": 1}], "more": true}'))
+    with make_client(api, clock) as client:
+        page = client.get_records("/incidents", key="incidents", params={"offset": 0})
+    assert page.records == [b'{"id": "A",  "n": 1}'] and page.fields == {"more": True}
+    assert api.seen("/incidents")[0].query == {"offset": ["0"]}
+
+
+def test_get_records_retries_a_page_of_another_shape_and_names_it(api: FakeApi, clock: FakeClock) -> None:
+    api.route("GET", "/incidents", Reply(200, {"incidents": [1]}), Reply(200, {"incidents": []}))
+    with make_client(api, clock) as client:
+        assert client.get_records("/incidents", key="incidents").records == []
+        assert client.request_count == 2
+    api.route("GET", "/services", Reply(200, {"error": "nope"}))
+    with make_client(api, clock, max_retries=1) as client, pytest.raises(MalformedResponse) as info:
+        client.get_records("/services", key="services")
+    assert "unexpected body" in str(info.value) and "no 'services' list" in str(info.value)
+
+
+def test_get_records_reports_a_body_that_is_not_json(api: FakeApi, clock: FakeClock) -> None:
+    api.route("GET", "/x", Reply(200, "<html><title>Proxy login</title></html>"))
+    with make_client(api, clock, max_retries=1) as client, pytest.raises(MalformedResponse) as info:
+        client.get_records("/x", key="incidents")
+    assert "not JSON" in str(info.value) and "Proxy login" in str(info.value)
+
+
 # -- errors that must not be retried ------------------------------------------------------------------
 
 

@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from core.collect import RawWriter, Watermark
 from core.http import split_time_windows, time_windows
+from core.http.pages import RecordPage
 from core.models import utcnow
 from core.plugin import TaskContext
 from plugins.pagerduty.api import OFFSET_CAP, PAGE_LIMIT
@@ -60,12 +62,12 @@ def collect_incidents(ctx: TaskContext) -> None:
     try:
         if mark is None or mark.latest_success_start is None:
             start = requested_after or _service_created(ctx) or EARLIEST
-            _collect_windows(ctx, "/incidents", "incidents", base, start, until, writer.add_page)
+            _collect_windows(ctx, "/incidents", "incidents", base, start, until, writer.add_json)
         else:
             since = mark.latest_success_start - OVERLAP
-            _collect_windows(ctx, "/incidents", "incidents", base, since, until, writer.add_page)
+            _collect_windows(ctx, "/incidents", "incidents", base, since, until, writer.add_json)
 
-            def changed(entries: list[Page], _body: bytes, _key: str) -> None:
+            def changed(entries: list[bytes]) -> None:
                 writer.add_many(_changed_incidents(entries, service))
 
             log_params = {"include[]": ["incidents"], "is_overview": "false", "time_zone": "UTC"}
@@ -83,13 +85,13 @@ def _collect_windows(
     base: dict[str, Any],
     start: datetime,
     end: datetime,
-    sink: Callable[[list[Page], bytes, str], None],
+    sink: Callable[[list[bytes]], None],
 ) -> None:
-    """Fetch every record of [start, end): probes first, then all remaining pages concurrently."""
+    """Fetch every record of [start, end): probes first, then all remaining pages concurrently.
+    `sink` gets each page's records as the JSON text received."""
     client = ctx.client
-    validate = _list_of(items_key)
 
-    def fetch(window: tuple[datetime, datetime], offset: int, total: bool = False) -> tuple[Page, bytes]:
+    def fetch(window: tuple[datetime, datetime], offset: int, total: bool = False) -> RecordPage:
         ctx.check_cancelled()
         params = {
             **base,
@@ -100,41 +102,36 @@ def _collect_windows(
         }
         if total:
             params["total"] = "true"
-        body, content = client.get_json_and_body(path, params=params, validate=validate)
-        return body, content
+        return client.get_records(path, key=items_key, params=params)
 
-    def probe(a: datetime, b: datetime) -> tuple[int, tuple[Page, bytes]]:
-        body, content = fetch((a, b), 0, total=True)
-        total = body.get("total")
-        return (total if isinstance(total, int) else len(body[items_key])), (body, content)
+    def probe(a: datetime, b: datetime) -> tuple[int, RecordPage]:
+        page = fetch((a, b), 0, total=True)
+        return (page.total if page.total is not None else len(page.records)), page
 
     spans = list(time_windows(start, end, MAX_SPAN))
     jobs: list[tuple[tuple[datetime, datetime], int]] = []
-    expected = 0
     for span, (count, first) in zip(spans, client.map_concurrent(lambda s: probe(*s), spans), strict=True):
-        windows: Iterator[tuple[datetime, datetime, tuple[Page, bytes]]]
+        windows: Iterator[tuple[datetime, datetime, RecordPage]]
         if count > OFFSET_CAP:
             windows = split_time_windows(span[0], span[1], probe=probe, cap=OFFSET_CAP, max_span=None)
         else:
             windows = iter([(span[0], span[1], first)])
-        for a, b, (page, content) in windows:
-            total = page.get("total")
-            total = total if isinstance(total, int) else len(page[items_key])
-            expected += total
-            sink(page[items_key], content, items_key)
-            ctx.progress.advance(0, records=len(page[items_key]))
-            jobs.extend(((a, b), offset) for offset in range(len(page[items_key]), total, PAGE_LIMIT))
+        for a, b, page in windows:
+            total = page.total if page.total is not None else len(page.records)
+            sink(page.records)
+            ctx.progress.advance(0, records=len(page.records))
+            jobs.extend(((a, b), offset) for offset in range(len(page.records), total, PAGE_LIMIT))
     ctx.progress.set_total(len(jobs))
-    for page, content in client.map_concurrent(lambda job: fetch(*job), jobs):
-        sink(page[items_key], content, items_key)
-        ctx.progress.advance(1, records=len(page[items_key]))
+    for page in client.map_concurrent(lambda job: fetch(*job), jobs):
+        sink(page.records)
+        ctx.progress.advance(1, records=len(page.records))
 
 
-def _changed_incidents(entries: list[Page], service: str) -> list[Page]:
+def _changed_incidents(entries: list[bytes], service: str) -> list[Page]:
     """The included incidents of log entries, one per incident (its latest state), of this service."""
     latest: dict[str, Page] = {}
-    for entry in entries:
-        incident = entry.get("incident") if isinstance(entry, dict) else None
+    for entry in map(orjson.loads, entries):
+        incident = entry.get("incident")
         if not isinstance(incident, dict) or incident.get("type") != "incident":
             continue  # an incident_reference: included incidents were not expanded
         if (incident.get("service") or {}).get("id") == service and incident.get("id"):
@@ -161,15 +158,5 @@ def _object_with(key: str) -> Callable[[Any], None]:
     def check(body: Any) -> None:
         if not isinstance(body, dict) or not isinstance(body.get(key), dict):
             raise ValueError(f"response has no {key!r} object")
-
-    return check
-
-
-def _list_of(key: str) -> Callable[[Any], None]:
-    def check(body: Any) -> None:
-        if not isinstance(body, dict) or not isinstance(body.get(key), list):
-            raise ValueError(f"response has no {key!r} list")
-        if not all(isinstance(item, dict) for item in body[key]):
-            raise ValueError(f"{key!r} holds something other than objects")
 
     return check
