@@ -237,6 +237,19 @@ class Database:
                 s.rollback()
                 raise
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session that only reads. On a SQLite file it is a plain read transaction on a
+        connection of its own: it neither waits for nor holds the write lock, so a subtask
+        looking up a watermark or its next batch does not queue behind a bulk write (WAL
+        readers see every commit made before they begin)."""
+        reader = sqlite_reader_engine(self.engine) if self.dialect == "sqlite" else None
+        with Session(reader, expire_on_commit=False) if reader is not None else self.sessionmaker() as s:
+            try:
+                yield s
+            finally:
+                s.rollback()
+
     def dispose(self) -> None:
         checkpointer = _CHECKPOINTERS.pop(self.engine, None)
         if checkpointer is not None:

@@ -177,7 +177,7 @@ def iter_raw(
     """Stream a scope's raw rows in id order, in batches (keyset pagination, never all in memory)."""
     last = after_id
     while True:
-        with db.session() as s:
+        with db.reading() as s:
             rows = s.execute(
                 select(table.c.id, table.c.params, table.c.data, table.c.url)
                 .where(table.c.params == params, table.c.id > last)

@@ -31,7 +31,7 @@ class StateStore:
         self.key = {"plugin": plugin, "connection_id": connection_id, "scope_id": scope_id}
 
     def load(self, entity: str) -> Watermark | None:
-        with self.db.session() as s:
+        with self.db.reading() as s:
             row = s.get(CollectorState, (*self.key.values(), entity))
             if row is None:
                 return None

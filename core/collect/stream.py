@@ -38,7 +38,7 @@ def range_batches(
     last = after
     while True:
         keys = select(key.label("k")).where(*where, key > last).order_by(key).limit(batch_size).subquery()
-        with db.session() as s:
+        with db.reading() as s:
             hi, count = s.execute(select(func.max(keys.c.k), func.count())).one()
         if not count:
             return

@@ -141,7 +141,7 @@ def _changed_incidents(entries: list[bytes], service: str) -> list[Page]:
 
 def _service_created(ctx: TaskContext) -> datetime | None:
     """The service's creation date from the raw service record collected just before."""
-    with ctx.db.session() as s:
+    with ctx.db.reading() as s:
         data = s.scalar(
             select(RAW_SERVICES.c.data)
             .where(RAW_SERVICES.c.params == params_of(ctx))

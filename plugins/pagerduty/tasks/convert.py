@@ -65,7 +65,7 @@ def convert_incidents(ctx: TaskContext) -> None:
     state = state_of(ctx)
     entity = "convert:incidents"
     last_raw = 0 if ctx.full_sync else state.raw_id(entity)
-    with ctx.db.session() as s:
+    with ctx.db.reading() as s:
         service_row = s.get(PagerDutyService, (ctx.connection_id, service))
     service_name = (service_row.name if service_row else None) or (ctx.scope.name if ctx.scope else None)
     d = SqlDialect.of(ctx.db.dialect)
