@@ -245,10 +245,7 @@ class Database:
         readers see every commit made before they begin)."""
         reader = sqlite_reader_engine(self.engine) if self.dialect == "sqlite" else None
         with Session(reader, expire_on_commit=False) if reader is not None else self.sessionmaker() as s:
-            try:
-                yield s
-            finally:
-                s.rollback()
+            yield s  # closing ends the read transaction; loaded objects stay readable
 
     def dispose(self) -> None:
         checkpointer = _CHECKPOINTERS.pop(self.engine, None)
