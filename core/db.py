@@ -221,6 +221,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader: Engine | None = None
+        self._reader_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -243,14 +245,32 @@ class Database:
         connection of its own: it neither waits for nor holds the write lock, so a subtask
         looking up a watermark or its next batch does not queue behind a bulk write (WAL
         readers see every commit made before they begin)."""
-        reader = sqlite_reader_engine(self.engine) if self.dialect == "sqlite" else None
+        reader = self._read_engine()
         with Session(reader, expire_on_commit=False) if reader is not None else self.sessionmaker() as s:
             yield s  # closing ends the read transaction; loaded objects stay readable
+
+    def _read_engine(self) -> Engine | None:
+        """Pooled plain connections to the SQLite file (a new connection would first read the
+        whole schema); None for MySQL and in-memory SQLite, whose sessions read as they are."""
+        url = self.engine.url
+        if self.dialect != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        if url.query.get("mode") == "memory":
+            return None
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = create_engine(
+                    url, pool_size=4, max_overflow=16, connect_args={"check_same_thread": False}
+                )
+                event.listen(self._reader, "connect", _reader_connect)
+            return self._reader
 
     def dispose(self) -> None:
         checkpointer = _CHECKPOINTERS.pop(self.engine, None)
         if checkpointer is not None:
             checkpointer.stop()
+        if self._reader is not None:
+            self._reader.dispose()
         self.engine.dispose()
 
 
