@@ -39,16 +39,20 @@ def decode_record_page(content: bytes, key: str) -> RecordPage:
     """The page's `key` list of JSON objects, undecoded; NotJson, or a ValueError naming what
     is wrong with the page."""
     try:
+        content.decode("utf-8")  # msgspec checks the syntax, not the encoding; records are stored as text
         top = _TOP.decode(content)
-        if key not in top:
-            raise ValueError(f"response has no {key!r} list")
-        items = _LIST.decode(top[key])
+    except UnicodeDecodeError as exc:
+        raise NotJson(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except msgspec.ValidationError:
+        raise ValueError("response is not a JSON object") from None
     except msgspec.DecodeError as exc:
-        if "Expected `array`" in str(exc):
-            raise ValueError(f"response has no {key!r} list") from None
-        if "Expected `object`" in str(exc):
-            raise ValueError("response is not a JSON object") from None
         raise NotJson(str(exc)) from None
+    if key not in top:
+        raise ValueError(f"response has no {key!r} list")
+    try:
+        items = _LIST.decode(top[key])
+    except msgspec.ValidationError:
+        raise ValueError(f"response has no {key!r} list") from None
     records = [bytes(item) for item in items]
     if not all(record[:1] == b"{" for record in records):
         raise ValueError(f"{key!r} holds something other than objects")

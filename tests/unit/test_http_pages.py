@@ -37,7 +37,10 @@ def test_json_of_another_shape_names_what_is_wrong(body: bytes, message: str) ->
     assert not isinstance(info.value, NotJson)
 
 
-@pytest.mark.parametrize("body", [b"", b"<html>busy</html>", b'{"incidents": [{"id": 1}', b'{"incidents": [tru]}'])
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"<html>busy</html>", b'{"incidents": [{"id": 1}', b'{"incidents": [tru]}', b'{"incidents": [{"a": "\xff\xfe"}]}'],
+)
 def test_a_body_that_is_not_json_is_not_json(body: bytes) -> None:
     with pytest.raises(NotJson):
         decode_record_page(body, "incidents")
