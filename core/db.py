@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import mysql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.schema import Column
 
-from core.sqlite_checkpoint import THRESHOLD_BYTES, WalCheckpointer
+from core.sqlite_checkpoint import JOURNAL_LIMIT_BYTES, WalCheckpointer
 
 # SQLite accepts 32766 bound parameters per statement; stay well below.
 _SQLITE_MAX_VARS = 30000
@@ -79,12 +79,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if backend == "sqlite":
         sqlite_without_memory_statistics()
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
-        file = parsed.database if parsed.database and parsed.database != ":memory:" else None
-        if file and (parsed.query.get("mode") == "memory" or file.startswith("file:")):
-            file = None  # shared-memory and URI databases: SQLite's own checkpoints
-        checkpointer = WalCheckpointer(file, engine) if file else None
+        file = sqlite_file(parsed)
+        # URI file names (file:…) keep SQLite's own checkpoints
+        checkpointer = WalCheckpointer(file, engine) if file and not file.startswith("file:") else None
         if checkpointer is not None:
             _CHECKPOINTERS[engine] = checkpointer
+            event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -98,8 +98,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             if checkpointer is not None:  # it checkpoints; commits never do (sqlite_checkpoint)
+                checkpointer.ensure_running()  # also after a dispose, when the engine is used again
                 cur.execute("PRAGMA wal_autocheckpoint=0")
-                cur.execute(f"PRAGMA journal_size_limit={THRESHOLD_BYTES}")
+                cur.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT_BYTES}")
             # set-based extract/convert fill temporary tables per batch: keep them off the disk
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.execute("PRAGMA busy_timeout=60000")
@@ -161,19 +162,32 @@ _READERS_LOCK = threading.Lock()
 READER_MMAP_BYTES = 2**30
 
 
+def sqlite_file(url: URL) -> str | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return None if url.query.get("mode") == "memory" else url.database
+
+
+def reader_engine(url: URL, **kwargs: Any) -> Engine:
+    """Plain read connections to a SQLite file (no BEGIN IMMEDIATE, so no write lock): in WAL
+    mode they read side by side with each other and with the writer."""
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+    event.listen(engine, "connect", _reader_connect)
+    return engine
+
+
 def sqlite_reader_engine(bind: Any) -> Engine | None:
-    """Plain read connections to the same SQLite file (no BEGIN IMMEDIATE, so no write lock):
-    in WAL mode they read side by side with each other and with the writer. None for :memory:."""
+    """One unpooled reader engine per SQLite file, shared by the process (None for :memory:):
+    nothing stays open once a request is answered."""
     url = bind.engine.url  # an Engine, or a Connection a session was bound to
-    if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
+    if sqlite_file(url) is None:
         return None
     key = url.render_as_string(hide_password=False)
     with _READERS_LOCK:
         engine = _READERS.get(key)
-        if engine is None:  # NullPool: nothing stays open once a request is answered
-            engine = create_engine(key, poolclass=NullPool)
-            event.listen(engine, "connect", _reader_connect)
-            _READERS[key] = engine
+        if engine is None:
+            engine = _READERS[key] = reader_engine(url, poolclass=NullPool)
     return engine
 
 
@@ -250,25 +264,16 @@ class Database:
             yield s  # closing ends the read transaction; loaded objects stay readable
 
     def _read_engine(self) -> Engine | None:
-        """Pooled plain connections to the SQLite file (a new connection would first read the
+        """Pooled reader connections to the SQLite file (a new connection would first read the
         whole schema); None for MySQL and in-memory SQLite, whose sessions read as they are."""
-        url = self.engine.url
-        if self.dialect != "sqlite" or not url.database or url.database == ":memory:":
-            return None
-        if url.query.get("mode") == "memory":
+        if sqlite_file(self.engine.url) is None:
             return None
         with self._reader_lock:
             if self._reader is None:
-                self._reader = create_engine(
-                    url, pool_size=4, max_overflow=16, connect_args={"check_same_thread": False}
-                )
-                event.listen(self._reader, "connect", _reader_connect)
+                self._reader = reader_engine(self.engine.url, pool_size=4, max_overflow=16)
             return self._reader
 
     def dispose(self) -> None:
-        checkpointer = _CHECKPOINTERS.pop(self.engine, None)
-        if checkpointer is not None:
-            checkpointer.stop()
         if self._reader is not None:
             self._reader.dispose()
         self.engine.dispose()

@@ -88,8 +88,18 @@ def test_commits_leave_the_log_to_the_checkpoint_thread(tmp_path: Path) -> None:
     assert checkpointer.checkpoints >= 1
     # the rows' pages were copied from the log into the database file (4 MB of rows)
     assert (tmp_path / "c.db").stat().st_size > 3_000_000 and wal.exists()
+    # an unchanged log is not checkpointed again
+    time.sleep(0.3)
+    done = checkpointer.checkpoints
+    time.sleep(0.3)
+    assert checkpointer.checkpoints == done
+    db.engine.dispose()  # as migrations do: the thread stops with the engine's pool ...
+    assert not checkpointer.running
+    with db.engine.connect() as conn:  # ... and starts again when the engine is used again
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 40
+    assert checkpointer.running
     db.dispose()
-    assert not checkpointer._thread.is_alive() and db.engine not in _CHECKPOINTERS
+    assert not checkpointer.running
 
 
 def test_memory_databases_have_no_checkpoint_thread() -> None:
