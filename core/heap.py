@@ -19,8 +19,9 @@ _frozen = False
 
 def freeze_startup_heap() -> bool:
     """Once per process: collect garbage, then move every surviving object into the permanent
-    generation. Returns whether this call froze. Objects frozen here are still freed by
-    reference counting; only cycles among them would outlive their use."""
+    generation. Returns whether this call froze. The first task pays for that one full
+    collection; objects frozen here are still freed by reference counting, only cycles among
+    them would outlive their use."""
     global _frozen
     with _lock:
         if _frozen:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -18,6 +19,8 @@ from sqlalchemy import Table, delete, select
 from core.db import Database, insert_rows
 from core.dialect import typed
 from core.models import utcnow
+
+log = logging.getLogger("incidentlake.collect")
 
 
 def raw_params(**params: Any) -> str:
@@ -169,6 +172,11 @@ class RawWriter:
     def __exit__(self, *exc: object) -> None:
         if exc[0] is None:
             self.flush()
+            return
+        try:  # what arrived before the error is kept; the error itself is what the caller sees
+            self.flush()
+        except Exception:
+            log.warning("raw writer for %s: a batch failed while another error was raised", self.table.name, exc_info=True)
 
 
 def iter_raw(

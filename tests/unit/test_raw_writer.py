@@ -80,3 +80,14 @@ def test_a_failed_write_is_raised_and_later_batches_still_land(db: Database) -> 
         errors.append(str(exc))
     assert errors == ["disk full"]
     assert [orjson.loads(data)["n"] for data, _ in _stored(db)] == [0, 2, 3]
+
+
+def test_an_error_inside_the_writer_block_keeps_what_arrived(db: Database) -> None:
+    try:
+        with RawWriter(db, RAW_INCIDENTS, PARAMS, batch_size=1) as writer:
+            writer.add_json([b'{"n":1}', b'{"n":2}'])
+            raise KeyError("page 3 failed")
+    except KeyError:
+        pass
+    assert [orjson.loads(data)["n"] for data, _ in _stored(db)] == [1, 2]
+    assert not any(t.name.startswith("raw-writer") for t in threading.enumerate())
