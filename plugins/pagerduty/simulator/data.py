@@ -467,28 +467,11 @@ class Store:
             merged = heapq.merge(*iters, key=_sort_key, reverse=descending)
             return list(islice(merged, offset, offset + limit)), total
 
-    def query_json(
-        self,
-        *,
-        since: int | None = None,
-        until: int | None = None,
-        service_ids: Sequence[str] = (),
-        statuses: Sequence[str] = (),
-        offset: int = 0,
-        limit: int = 25,
-        descending: bool = False,
-    ) -> tuple[list[bytes], int]:
-        """Like :meth:`query` but returns serialized incidents, rendered under the lock (no stale cache)."""
+    def query_json(self, **criteria: Any) -> tuple[list[bytes], int]:
+        """:meth:`query` (same keyword arguments) with the incidents serialized, rendered under
+        the lock (no stale cache)."""
         with self._lock:
-            page, total = self.query(
-                since=since,
-                until=until,
-                service_ids=service_ids,
-                statuses=statuses,
-                offset=offset,
-                limit=limit,
-                descending=descending,
-            )
+            page, total = self.query(**criteria)
             return [self.render(inc) for inc in page], total
 
     def render(self, inc: Incident) -> bytes:
