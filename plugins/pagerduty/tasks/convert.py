@@ -118,13 +118,14 @@ def _convert_statements(d: SqlDialect) -> list[Any]:
     resolved = (
         f"(CASE WHEN {status} = 'resolved' THEN COALESCE(t.resolved_date, t.last_status_change_at) END)"
     )
-    # the latest assignment wins (a missing time counts as oldest; ties: the greatest user id)
+    # the latest assignment wins (a missing time counts as oldest; ties: the greatest user id):
+    # looked up per incident through the assignments' primary key, cheaper than ranking the
+    # batch's assignments and joining the ranks back
     latest = (
-        f"SELECT a.incident_number, a.user_id, u.name, ROW_NUMBER() OVER (PARTITION BY a.incident_number "
-        f"ORDER BY a.assigned_at DESC, a.user_id DESC) AS pos FROM {assignments} a "
-        f"LEFT JOIN {users} u ON u.connection_id = a.connection_id AND u.id = a.user_id "
-        f"WHERE a.connection_id = :cid AND a.incident_number IN (SELECT t.number FROM {tool} t WHERE {batch})"
+        f"(SELECT a.user_id FROM {assignments} a WHERE a.connection_id = t.connection_id "
+        f"AND a.incident_number = t.number ORDER BY a.assigned_at DESC, a.user_id DESC LIMIT 1)"
     )
+    latest_name = f"(SELECT u.name FROM {users} u WHERE u.connection_id = t.connection_id AND u.id = {latest})"
     issues = insert_select(
         d,
         Issue,
@@ -147,15 +148,15 @@ def _convert_statements(d: SqlDialect) -> list[Any]:
             f"{d.minutes_between('t.created_date', resolved)} END)",
             "priority": "t.priority",
             "urgency": "t.urgency",
-            "assignee_id": "la.user_id",
-            "assignee_name": "la.name",
+            "assignee_id": latest,
+            "assignee_name": latest_name,
             "service": ":service_name",
             "team": "t.team_name",
             "is_subtask": "0",
             **origin,
             **stamps,
         },
-        f"FROM {tool} t LEFT JOIN ({latest}) la ON la.incident_number = t.number AND la.pos = 1 WHERE {batch}",
+        f"FROM {tool} t WHERE {batch}",
     )
     drop_assignees = typed(d.delete_in(IssueAssignee.__tablename__, "issue_id", batch_ids))
     assignees = insert_select(
