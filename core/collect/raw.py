@@ -169,14 +169,14 @@ class RawWriter:
     def __enter__(self) -> RawWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
-            self.flush()
-            return
-        try:  # what arrived before the error is kept; the error itself is what the caller sees
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        try:  # what arrived before an error is kept
             self.flush()
         except Exception:
-            log.warning("raw writer for %s: a batch failed while another error was raised", self.table.name, exc_info=True)
+            if exc_type is None:
+                raise
+            # the block's own error is what the caller sees
+            log.warning("raw writer for %s: a batch failed as well", self.table.name, exc_info=True)
 
 
 def iter_raw(

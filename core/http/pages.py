@@ -34,6 +34,12 @@ class RecordPage:
         total = self.fields.get("total")
         return total if isinstance(total, int) and not isinstance(total, bool) else None
 
+    @property
+    def matches(self) -> int:
+        """How many records the query matches: its `total`, else the records on this page."""
+        total = self.total
+        return len(self.records) if total is None else total
+
 
 def decode_record_page(content: bytes, key: str) -> RecordPage:
     """The page's `key` list of JSON objects, undecoded; NotJson, or a ValueError naming what

@@ -106,7 +106,7 @@ def _collect_windows(
 
     def probe(a: datetime, b: datetime) -> tuple[int, RecordPage]:
         page = fetch((a, b), 0, total=True)
-        return (page.total if page.total is not None else len(page.records)), page
+        return page.matches, page
 
     spans = list(time_windows(start, end, MAX_SPAN))
     jobs: list[tuple[tuple[datetime, datetime], int]] = []
@@ -117,10 +117,9 @@ def _collect_windows(
         else:
             windows = iter([(span[0], span[1], first)])
         for a, b, page in windows:
-            total = page.total if page.total is not None else len(page.records)
             sink(page.records)
             ctx.progress.advance(0, records=len(page.records))
-            jobs.extend(((a, b), offset) for offset in range(len(page.records), total, PAGE_LIMIT))
+            jobs.extend(((a, b), offset) for offset in range(len(page.records), page.matches, PAGE_LIMIT))
     ctx.progress.set_total(len(jobs))
     for page in client.map_concurrent(lambda job: fetch(*job), jobs):
         sink(page.records)
