@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from core.http import (
     RequestRejected,
     RetriesExhausted,
 )
+from core.http.client import trusted_certificates
 from tests.unit.http_fakes import PROXY_ENV, FakeApi, FakeClock, Reply, Seen, running_api
 
 CONN = "pagerduty connection 1 (prod)"
@@ -558,3 +560,25 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+# -- TLS --------------------------------------------------------------------------------------------
+
+
+def test_clients_share_one_verifying_tls_context(api: FakeApi) -> None:
+    """Loading the CA certificates costs ~45 ms: a task's client must not pay it again."""
+    first, second = make_client(api), make_client(api, proxy="http://127.0.0.1:9")
+    try:
+        contexts = {
+            id(pool._ssl_context)
+            for client in (first, second)
+            for pool in [
+                client._http._transport._pool,
+                *(m._pool for m in client._http._mounts.values() if m),
+            ]
+        }
+        assert contexts == {id(trusted_certificates())}
+        assert trusted_certificates().verify_mode == ssl.CERT_REQUIRED
+    finally:
+        first.close()
+        second.close()
