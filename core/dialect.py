@@ -52,25 +52,33 @@ class SqlDialect:
         `source` is "FROM … WHERE …" naming the JSON column `doc`; `keep` maps columns to plain
         expressions; `fields` maps columns to (JSON path, kind): kind "value" is the scalar at the
         path (NULL when absent or null), "json" the JSON text of an object or list, "type" the
-        lower-case JSON type name there ("integer", "text"/"string", "object", …).
-        SQLite parses each document once (one multi-path json_extract), not once per field.
+        lower-case JSON type name there ("integer", "text"/"string", "object", …), "timestamp"
+        the scalar as `iso_timestamp` stores it. SQLite parses each document once (one
+        multi-path json_extract), not once per field; the table is filled outside the write
+        lock (fill_temporary), so converting there keeps that work off the lock too.
         """
         kept = ", ".join(f"{expr} AS {col}" for col, expr in keep.items())
         if self.mysql:
-            exprs = {
-                "value": "JSON_VALUE({doc}, '{path}')",
-                "json": "JSON_QUERY({doc}, '{path}')",
-                "type": "LOWER(JSON_TYPE(JSON_EXTRACT({doc}, '{path}')))",
-            }
-            cols = ", ".join(
-                exprs[kind].format(doc=doc, path=path) + f" AS {col}" for col, (path, kind) in fields.items()
-            )
+
+            def field(path: str, kind: str) -> str:
+                if kind == "json":
+                    return f"JSON_QUERY({doc}, '{path}')"
+                if kind == "type":
+                    return f"LOWER(JSON_TYPE(JSON_EXTRACT({doc}, '{path}')))"
+                value = f"JSON_VALUE({doc}, '{path}')"
+                return self.iso_timestamp(value) if kind == "timestamp" else value
+
+            cols = ", ".join(f"{field(path, kind)} AS {col}" for col, (path, kind) in fields.items())
             return [self.drop_temp(name), f"CREATE TEMPORARY TABLE {name} AS SELECT {kept}, {cols} {source}"]
         paths = ", ".join(f"'{path}'" for path, _ in fields.values())
-        cols = ", ".join(
-            (f"json_type(x.j, '$[{i}]')" if kind == "type" else f"json_extract(x.j, '$[{i}]')") + f" AS {col}"
-            for i, (col, (_, kind)) in enumerate(fields.items())
-        )
+
+        def element(i: int, kind: str) -> str:
+            if kind == "type":
+                return f"json_type(x.j, '$[{i}]')"
+            value = f"json_extract(x.j, '$[{i}]')"
+            return self.iso_timestamp(value) if kind == "timestamp" else value
+
+        cols = ", ".join(f"{element(i, kind)} AS {col}" for i, (col, (_, kind)) in enumerate(fields.items()))
         passed = ", ".join(f"x.{col}" for col in keep)
         return [
             self.drop_temp(name),
