@@ -40,10 +40,29 @@ def start_simulator(args: argparse.Namespace, workdir: Path) -> tuple[subprocess
     weights = ",".join([str(heavy)] + [f"{light:.4f}"] * (args.services - 1))
     now = datetime.now(UTC).replace(microsecond=0)
     cmd = [
-        sys.executable, "-m", "plugins.pagerduty.simulator", "--port", "0", "--incidents", str(args.incidents),
-        "--services", str(args.services), "--weights", weights, "--latency-ms", str(args.latency_ms),
-        "--start", (now - timedelta(days=730)).isoformat(), "--end", (now - timedelta(minutes=1)).isoformat(),
-        "--live-clock", "--ready-file", str(ready), "--cache-limit", str(args.incidents + 1000), "--warm",
+        sys.executable,
+        "-m",
+        "plugins.pagerduty.simulator",
+        "--port",
+        "0",
+        "--incidents",
+        str(args.incidents),
+        "--services",
+        str(args.services),
+        "--weights",
+        weights,
+        "--latency-ms",
+        str(args.latency_ms),
+        "--start",
+        (now - timedelta(days=730)).isoformat(),
+        "--end",
+        (now - timedelta(minutes=1)).isoformat(),
+        "--live-clock",
+        "--ready-file",
+        str(ready),
+        "--cache-limit",
+        str(args.incidents + 1000),
+        "--warm",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -52,6 +71,20 @@ def start_simulator(args: argparse.Namespace, workdir: Path) -> tuple[subprocess
             raise RuntimeError("simulator did not start")
         time.sleep(0.05)
     return proc, json.loads(ready.read_text())["url"]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc is missing."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else round(after - before, 2)
 
 
 def floor_fetch(url: str, requests: list[dict[str, Any]], concurrency: int) -> float:
@@ -65,7 +98,9 @@ def floor_fetch(url: str, requests: list[dict[str, Any]], concurrency: int) -> f
         if client is None:
             client = local.client = httpx.Client(base_url=url, headers=headers, timeout=60)
         target = req["path"] + (f"?{req['query']}" if req.get("query") else "")
-        return len(decode_record_page(client.get(target).content, "incidents").records)  # as the collector does
+        return len(
+            decode_record_page(client.get(target).content, "incidents").records
+        )  # as the collector does
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -89,23 +124,37 @@ def main() -> None:
         try:
             ctx = AppContext.build(Settings(db_url=db_url, encryption_secret="bench-secret"))
             cid = ctx.connections.create(
-                "pagerduty", {"name": "bench", "endpoint": url, "token": "sim-token", "rateLimitPerHour": 10_000_000}
+                "pagerduty",
+                {"name": "bench", "endpoint": url, "token": "sim-token", "rateLimitPerHour": 10_000_000},
             ).id
             with api.make_client(cid, ctx.connections.model("pagerduty", cid)) as client:
                 services = [s["id"] for s in api.all_services(client)]
             httpx.post(f"{url}/_sim/reset-stats")
 
+            # CPU seconds beside the wall clock: on a small machine both runs are bound by the
+            # CPU they need (ours: every thread of this process; the simulator's apart)
+            sim_cpu, our_cpu = cpu_seconds(proc.pid), time.process_time()
             started = time.perf_counter()
             with ThreadPoolExecutor(args.task_workers) as pool:
-                list(pool.map(lambda sid: execute_task(ctx, "pagerduty", {"connectionId": cid, "scopeId": sid}), services))
+                list(
+                    pool.map(
+                        lambda sid: execute_task(ctx, "pagerduty", {"connectionId": cid, "scopeId": sid}),
+                        services,
+                    )
+                )
             end_to_end = time.perf_counter() - started
+            e2e_cpu = round(time.process_time() - our_cpu, 2)
+            e2e_sim_cpu = cpu_delta(sim_cpu, cpu_seconds(proc.pid))
             stats = httpx.get(f"{url}/_sim/stats").json()
             log = httpx.get(f"{url}/_sim/requests").json()["requests"]
             pages = [r for r in log if r["path"].startswith("/incidents") and r.get("status") == 200]
             with ctx.db.engine.connect() as conn:
                 issues = conn.exec_driver_sql("SELECT COUNT(*) FROM issues").scalar()
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            sim_cpu, our_cpu = cpu_seconds(proc.pid), time.process_time()
             floor = floor_fetch(url, pages, 8)
+            floor_cpu = round(time.process_time() - our_cpu, 2)
+            floor_sim_cpu = cpu_delta(sim_cpu, cpu_seconds(proc.pid))
             print(
                 json.dumps(
                     {
@@ -119,6 +168,9 @@ def main() -> None:
                         "floor_s": round(floor, 2),
                         "ratio": round(end_to_end / floor, 2),
                         "peak_rss_mb": round(peak_rss_mb, 1),
+                        "end_to_end_cpu_s": e2e_cpu,
+                        "floor_cpu_s": floor_cpu,
+                        "simulator_cpu_s": {"end_to_end": e2e_sim_cpu, "floor": floor_sim_cpu},
                     }
                 ),
                 flush=True,

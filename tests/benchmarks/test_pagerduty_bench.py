@@ -17,7 +17,15 @@ pytestmark = pytest.mark.benchmark
 
 
 def _run(incidents: int, db_url: str | None = None) -> dict[str, object]:
-    cmd = [sys.executable, "-m", "tests.benchmarks.pagerduty_run", "--incidents", str(incidents), "--latency-ms", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tests.benchmarks.pagerduty_run",
+        "--incidents",
+        str(incidents),
+        "--latency-ms",
+        "2",
+    ]
     if db_url:
         cmd += ["--db-url", db_url]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=True, env={**os.environ})
@@ -32,7 +40,8 @@ def test_pagerduty_100k_incidents_end_to_end() -> None:
         print(
             f"pagerduty {r['incidents']:>7} incidents on {r['db']}: end-to-end {r['end_to_end_s']} s, "
             f"{r['requests']} requests, floor (bare concurrent fetch of the same {r['floor_pages']} pages) "
-            f"{r['floor_s']} s, ratio {r['ratio']}x, peak RSS {r['peak_rss_mb']} MB"
+            f"{r['floor_s']} s, ratio {r['ratio']}x, peak RSS {r['peak_rss_mb']} MB; CPU seconds: "
+            f"end-to-end {r['end_to_end_cpu_s']}, floor {r['floor_cpu_s']}, simulator {r['simulator_cpu_s']}"
         )
         assert r["issues"] == r["incidents"]
     print(f"peak RSS growth 25k -> 100k: {rows[1]['peak_rss_mb']} / {rows[0]['peak_rss_mb']} MB")
