@@ -84,29 +84,40 @@ class RawWriter:
         self._writes: deque[Future[None]] = deque()
         # SQLite cuts a page into records itself (in C): no Python object or bound row per record
         self._split_pages = db.dialect == "sqlite"
+        # MySQL/MariaDB get each record's UTF-8 bytes: PyMySQL sends bytes as a hex literal, some
+        # twenty times cheaper than escaping the text character by character (which held the
+        # GIL for ~12 s per 100,000 PagerDuty incidents); the server stores them as the text
+        # they encode. SQLite would keep bytes as a BLOB, so it is given text.
+        self._as_bytes = db.dialect != "sqlite"
 
     def add(self, record: Any, *, url: str | None = None, input: Any = None) -> None:
         self.add_many([record], url=url, input=input)
 
     def add_many(self, records: list[Any], *, url: str | None = None, input: Any = None) -> None:
-        dumps = orjson.dumps
-        rows = [self._row(r if isinstance(r, str) else dumps(r).decode(), url, input) for r in records]
+        dumps, as_bytes = orjson.dumps, self._as_bytes
+        rows = [
+            self._row(r if isinstance(r, str) else dumps(r) if as_bytes else dumps(r).decode(), url, input)
+            for r in records
+        ]
         self._append(rows, len(rows))
 
-    def _row(self, data: str, url: str | None, input: Any) -> dict[str, Any]:
+    def _row(self, data: str | bytes, url: str | None, input: Any) -> dict[str, Any]:
         # created_at is filled once per batch, by the insert's column default
         return {"params": self.params, "data": data, "url": url, "input": input}
 
     def add_json(self, records: list[bytes], *, url: str | None = None) -> None:
         """Records given as the JSON text received (e.g. a RecordPage's), stored as they are."""
         if not self._split_pages:
-            self._append([self._row(r.decode(), url, None) for r in records], len(records))
+            rows = [self._row(r if self._as_bytes else r.decode(), url, None) for r in records]
+            self._append(rows, len(records))
             return
         spans, start = [], 1
         for record in records:
             spans.append(start << 32 | len(record))
             start += len(record)
-        self._append([_Page(b"".join(records), orjson.dumps(spans).decode(), url, len(records))], len(records))
+        self._append(
+            [_Page(b"".join(records), orjson.dumps(spans).decode(), url, len(records))], len(records)
+        )
 
     def _append(self, entries: list[dict[str, Any] | _Page], records: int) -> None:
         with self._handoff:
@@ -151,7 +162,13 @@ class RawWriter:
                     s.execute(
                         _split_statement(self.table),
                         [
-                            {"params": self.params, "url": p.url, "now": now, "records": p.records, "spans": p.spans}
+                            {
+                                "params": self.params,
+                                "url": p.url,
+                                "now": now,
+                                "records": p.records,
+                                "spans": p.spans,
+                            }
                             for p in batch
                         ],
                     )

@@ -17,12 +17,18 @@ PARAMS = raw_params(ConnectionId=1, ScopeId="PTEST")
 def _stored(db: Database) -> list[tuple[str, str | None]]:
     with db.session() as s:
         t = RAW_INCIDENTS
-        return [(r.data, r.url) for r in s.execute(select(t.c.data, t.c.url).where(t.c.params == PARAMS).order_by(t.c.id))]
+        return [
+            (r.data, r.url)
+            for r in s.execute(select(t.c.data, t.c.url).where(t.c.params == PARAMS).order_by(t.c.id))
+        ]
 
 
 def test_json_records_are_stored_byte_for_byte_in_arrival_order(db: Database) -> None:
     pages = [
-        [b'{"incident_number": %d, "title": "caf\\u00e9 \xe2\x98\x95",  "spaced" : [1, 2]}' % (p * 100 + i) for i in range(100)]
+        [
+            b'{"incident_number": %d, "title": "caf\\u00e9 \xe2\x98\x95",  "spaced" : [1, 2]}' % (p * 100 + i)
+            for i in range(100)
+        ]
         for p in range(23)
     ]
     with RawWriter(db, RAW_INCIDENTS, PARAMS, batch_size=250, queued=2) as writer:
@@ -43,6 +49,18 @@ def test_records_and_json_text_mix_in_order(db: Database) -> None:
         writer.add_json([b'{"n":2}', b'{"n":3}'])
         writer.add_many([{"n": 4}, '{"n":5}'])
     assert [orjson.loads(data)["n"] for data, _ in _stored(db)] == [1, 2, 3, 4, 5]
+
+
+def test_quotes_backslashes_and_non_ascii_come_back_as_the_same_text(db: Database) -> None:
+    """MySQL/MariaDB are sent each record's bytes (not escaped text); both must store text."""
+    record = {"title": 'it\'s a "quote", a \\ backslash,\na new line, caf\u00e9 \U0001f525 and \u0000'}
+    with RawWriter(db, RAW_INCIDENTS, PARAMS, batch_size=1) as writer:
+        writer.add_many([record])
+        writer.add_json([orjson.dumps(record)])
+    stored = [data for data, _ in _stored(db)]
+    assert all(isinstance(data, str) for data in stored)
+    assert [orjson.loads(data) for data in stored] == [record, record]
+    assert stored[1] == orjson.dumps(record).decode()
 
 
 def test_no_writer_thread_outlives_a_flush(db: Database) -> None:
