@@ -237,6 +237,7 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._reader: Engine | None = None
         self._reader_lock = threading.Lock()
+        self._utf8mb4: dict[tuple[str, str], bool] = {}
 
     @property
     def dialect(self) -> str:
@@ -252,6 +253,22 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+
+    def stores_utf8mb4(self, table: str, column: str) -> bool:
+        """MySQL/MariaDB: whether `table.column` keeps utf8mb4 text (asked once per column).
+        A database created with another default character set has tables in it."""
+        key = (table, column)
+        if key not in self._utf8mb4:
+            with self.reading() as s:
+                charset = s.execute(
+                    text(
+                        "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS "
+                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :t AND COLUMN_NAME = :c"
+                    ),
+                    {"t": table, "c": column},
+                ).scalar()
+            self._utf8mb4[key] = charset == "utf8mb4"
+        return self._utf8mb4[key]
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -90,7 +90,9 @@ _install_log_redaction()
 def trusted_certificates() -> ssl.SSLContext:
     """One verifying TLS context per process: building one loads every CA certificate (about
     45 ms), which each task's client would otherwise pay again. Read-only once built, so the
-    clients' threads share it."""
+    clients' threads share it (every client speaks HTTP/1.1, so none changes its ALPN list).
+    SSL_CERT_FILE / SSL_CERT_DIR and the CA bundle are read when it is built: a change to
+    them takes effect at the next start."""
     return httpx.create_ssl_context()
 
 

@@ -569,15 +569,16 @@ def test_clients_share_one_verifying_tls_context(api: FakeApi) -> None:
     """Loading the CA certificates costs ~45 ms: a task's client must not pay it again."""
     first, second = make_client(api), make_client(api, proxy="http://127.0.0.1:9")
     try:
-        contexts = {
-            id(pool._ssl_context)
+        pools = [  # httpx's own transports: each client's, and the proxy's of the second
+            pool
             for client in (first, second)
             for pool in [
                 client._http._transport._pool,
                 *(m._pool for m in client._http._mounts.values() if m),
             ]
-        }
-        assert contexts == {id(trusted_certificates())}
+        ]
+        assert len(pools) == 3
+        assert {id(pool._ssl_context) for pool in pools} == {id(trusted_certificates())}
         assert trusted_certificates().verify_mode == ssl.CERT_REQUIRED
     finally:
         first.close()

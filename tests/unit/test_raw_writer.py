@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 import orjson
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from core.collect import RawWriter, iter_raw, raw_params
 from core.db import Database
@@ -61,6 +62,24 @@ def test_quotes_backslashes_and_non_ascii_come_back_as_the_same_text(db: Databas
     assert all(isinstance(data, str) for data in stored)
     assert [orjson.loads(data) for data in stored] == [record, record]
     assert stored[1] == orjson.dumps(record).decode()
+
+
+def test_a_data_column_in_another_character_set_is_sent_text(db: Database) -> None:
+    """Bytes would be stored unconverted in a latin1 column (café as cafÃ©): text is sent."""
+    if db.dialect == "sqlite":
+        pytest.skip("MySQL/MariaDB column character sets")
+    alter = f"ALTER TABLE {RAW_INCIDENTS.name} MODIFY data LONGTEXT CHARACTER SET {{}} NOT NULL"
+    with db.session() as s:
+        s.execute(text(alter.format("latin1")))
+    try:
+        record = {"title": "caf\u00e9"}
+        with RawWriter(db, RAW_INCIDENTS, PARAMS, batch_size=1) as writer:
+            writer.add_many([record])
+            writer.add_json([orjson.dumps(record)])
+        assert [orjson.loads(data) for data, _ in _stored(db)] == [record, record]
+    finally:
+        with db.session() as s:
+            s.execute(text(alter.format("utf8mb4")))
 
 
 def test_no_writer_thread_outlives_a_flush(db: Database) -> None:
