@@ -17,9 +17,11 @@ from sqlalchemy import bindparam, text
 
 from core.models.base import UTCDateTime
 
-# ISO-8601 date-time with optional fraction and zone, as APIs send them
+# ISO-8601 date-time with optional fraction and zone, as APIs send them; fields in range, as
+# MySQL's CAST raises (strict mode, in a write) where SQLite's strftime() gives NULL
 _ISO_MYSQL = (
-    "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    "([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
 )
 
 
@@ -102,17 +104,26 @@ class SqlDialect:
                 f"REPLACE(REGEXP_SUBSTR({expr}, '^[0-9-]{{10}}[T ][0-9:]{{8}}([.][0-9]{{1,3}})?'), 'T', ' ')"
             )
             zone = f"REGEXP_SUBSTR({expr}, '[+-][0-9]{{2}}:[0-9]{{2}}$')"
+            # a day past its month's end (02-30) is junk too; CASE orders the tests, so LAST_DAY
+            # only meets a month in range
+            in_month = (
+                f"(SUBSTRING({expr}, 9, 2) <= '28' OR CAST(SUBSTRING({expr}, 9, 2) AS UNSIGNED) <= "
+                f"DAYOFMONTH(LAST_DAY(CONCAT(SUBSTRING({expr}, 1, 7), '-01'))))"
+            )
             return (
-                f"(CASE WHEN {expr} REGEXP '{_ISO_MYSQL}' THEN "
+                f"(CASE WHEN {expr} REGEXP '{_ISO_MYSQL}' THEN CASE WHEN {in_month} THEN "
                 f"CASE WHEN {zone} <> '' THEN CONVERT_TZ(CAST({base} AS DATETIME(3)), {zone}, '+00:00') "
-                f"ELSE CAST({base} AS DATETIME(3)) END END)"
+                f"ELSE CAST({base} AS DATETIME(3)) END END END)"
             )
         # strftime()/datetime() are NULL for text that is no date (numbers would be read as
         # Julian days, hence the shape test); SQLAlchemy stores microseconds: pad so the text
         # compares like the values it writes. Without a fraction, datetime() gives the same
         # text as strftime('%f') at a fifth of the cost (most APIs send whole seconds).
+        # SQLite takes any day up to 31 and prints it back (02-30 would be stored, then fail to
+        # read): past the 28th, the date must survive normalizing ('+0 days')
+        in_month = f"(substr({expr}, 9, 2) <= '28' OR date(substr({expr}, 1, 10), '+0 days') = substr({expr}, 1, 10))"
         return (
-            f"(CASE WHEN {expr} LIKE '____-__-__%' THEN CASE WHEN instr({expr}, '.') "
+            f"(CASE WHEN {expr} LIKE '____-__-__%' AND {in_month} THEN CASE WHEN instr({expr}, '.') "
             f"THEN strftime('%Y-%m-%d %H:%M:%f', {expr}) || '000' ELSE datetime({expr}) || '.000000' END END)"
         )
 
