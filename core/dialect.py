@@ -84,11 +84,15 @@ class SqlDialect:
             (self.iso_timestamp(f"y.{col}") if kind == "timestamp" else f"y.{col}") + f" AS {col}"
             for col, (_, kind) in fields.items()
         )
+
+        def passed(alias: str) -> str:
+            return ", ".join(f"{alias}.{col}" for col in keep)
+
         return [
             self.drop_temp(name),
             f"CREATE TEMP TABLE {name} AS WITH x AS MATERIALIZED (SELECT {kept}, json_extract({doc}, {paths}) AS j "
-            f"{source}), y AS MATERIALIZED (SELECT {', '.join(f'x.{col}' for col in keep)}, {elements} FROM x) "
-            f"SELECT {', '.join(f'y.{col}' for col in keep)}, {cols} FROM y",
+            f"{source}), y AS MATERIALIZED (SELECT {passed('x')}, {elements} FROM x) "
+            f"SELECT {passed('y')}, {cols} FROM y",
         ]
 
     def drop_temp(self, name: str) -> str:

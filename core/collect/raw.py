@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +42,10 @@ class _Page:
     spans: str  # JSON list of (1-based start << 32 | length), one per record
     url: str | None
     count: int
+
+
+def _unchanged(data: bytes) -> bytes:
+    return data
 
 
 @functools.lru_cache(maxsize=64)
@@ -90,17 +94,15 @@ class RawWriter:
         # text they encode (another character set would keep them unconverted, so it is sent
         # text). A hex literal is twice the record's size: records of a few KB, well within
         # max_allowed_packet. SQLite would keep bytes as a BLOB, so it is given text.
-        self._as_bytes = db.dialect != "sqlite" and db.stores_utf8mb4(table.name, "data")
+        as_bytes = db.dialect != "sqlite" and db.stores_utf8mb4(table.name, "data")
+        self._data: Callable[[bytes], str | bytes] = _unchanged if as_bytes else bytes.decode
 
     def add(self, record: Any, *, url: str | None = None, input: Any = None) -> None:
         self.add_many([record], url=url, input=input)
 
     def add_many(self, records: list[Any], *, url: str | None = None, input: Any = None) -> None:
-        dumps, as_bytes = orjson.dumps, self._as_bytes
-        rows = [
-            self._row(r if isinstance(r, str) else dumps(r) if as_bytes else dumps(r).decode(), url, input)
-            for r in records
-        ]
+        dumps, data = orjson.dumps, self._data
+        rows = [self._row(r if isinstance(r, str) else data(dumps(r)), url, input) for r in records]
         self._append(rows, len(rows))
 
     def _row(self, data: str | bytes, url: str | None, input: Any) -> dict[str, Any]:
@@ -110,8 +112,7 @@ class RawWriter:
     def add_json(self, records: list[bytes], *, url: str | None = None) -> None:
         """Records given as the JSON text received (e.g. a RecordPage's), stored as they are."""
         if not self._split_pages:
-            rows = [self._row(r if self._as_bytes else r.decode(), url, None) for r in records]
-            self._append(rows, len(records))
+            self._append([self._row(self._data(r), url, None) for r in records], len(records))
             return
         spans, start = [], 1
         for record in records:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,8 +84,17 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_delta(before: float | None, after: float | None) -> float | None:
-    return None if before is None or after is None else round(after - before, 2)
+def cpu_since(pid: int) -> Callable[[], tuple[float, float | None]]:
+    """From now: a reading of (this process's CPU seconds, process `pid`'s, None if unknown)."""
+    theirs, ours = cpu_seconds(pid), time.process_time()
+
+    def read() -> tuple[float, float | None]:
+        now = cpu_seconds(pid)
+        return round(time.process_time() - ours, 2), (
+            None if theirs is None or now is None else round(now - theirs, 2)
+        )
+
+    return read
 
 
 def floor_fetch(url: str, requests: list[dict[str, Any]], concurrency: int) -> float:
@@ -98,9 +108,8 @@ def floor_fetch(url: str, requests: list[dict[str, Any]], concurrency: int) -> f
         if client is None:
             client = local.client = httpx.Client(base_url=url, headers=headers, timeout=60)
         target = req["path"] + (f"?{req['query']}" if req.get("query") else "")
-        return len(
-            decode_record_page(client.get(target).content, "incidents").records
-        )  # as the collector does
+        page = decode_record_page(client.get(target).content, "incidents")  # as the collector does
+        return len(page.records)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -133,7 +142,7 @@ def main() -> None:
 
             # CPU seconds beside the wall clock: on a small machine both runs are bound by the
             # CPU they need (ours: every thread of this process; the simulator's apart)
-            sim_cpu, our_cpu = cpu_seconds(proc.pid), time.process_time()
+            e2e_cpu_since = cpu_since(proc.pid)
             started = time.perf_counter()
             with ThreadPoolExecutor(args.task_workers) as pool:
                 list(
@@ -143,18 +152,16 @@ def main() -> None:
                     )
                 )
             end_to_end = time.perf_counter() - started
-            e2e_cpu = round(time.process_time() - our_cpu, 2)
-            e2e_sim_cpu = cpu_delta(sim_cpu, cpu_seconds(proc.pid))
+            e2e_cpu, e2e_sim_cpu = e2e_cpu_since()
             stats = httpx.get(f"{url}/_sim/stats").json()
             log = httpx.get(f"{url}/_sim/requests").json()["requests"]
             pages = [r for r in log if r["path"].startswith("/incidents") and r.get("status") == 200]
             with ctx.db.engine.connect() as conn:
                 issues = conn.exec_driver_sql("SELECT COUNT(*) FROM issues").scalar()
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            sim_cpu, our_cpu = cpu_seconds(proc.pid), time.process_time()
+            floor_cpu_since = cpu_since(proc.pid)
             floor = floor_fetch(url, pages, 8)
-            floor_cpu = round(time.process_time() - our_cpu, 2)
-            floor_sim_cpu = cpu_delta(sim_cpu, cpu_seconds(proc.pid))
+            floor_cpu, floor_sim_cpu = floor_cpu_since()
             print(
                 json.dumps(
                     {
