@@ -38,10 +38,12 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class _Page:
-    records: bytes  # the records' JSON texts, one after another
-    spans: str  # JSON list of (1-based start << 32 | length), one per record
+    records: list[bytes]  # each record's JSON text as received
     url: str | None
-    count: int
+
+    @property
+    def count(self) -> int:
+        return len(self.records)
 
 
 def _unchanged(data: bytes) -> bytes:
@@ -50,14 +52,31 @@ def _unchanged(data: bytes) -> bytes:
 
 @functools.lru_cache(maxsize=64)
 def _split_statement(table: Table) -> Any:
-    """SQLite: one raw row per record of a page, cut out of the page's records by byte offsets
-    (substr on a BLOB copies bytes; nothing is parsed)."""
+    """SQLite: one raw row per record of a run of pages, cut out of their records, joined into one
+    BLOB, by byte offsets (substr on a BLOB copies bytes; nothing is parsed). `spans` holds
+    [start (1-based), length, index of the page's URL in `urls`] per record: one statement
+    (one step) per batch, so the write lock is never held waiting to get Python's GIL back
+    between pages."""
     return typed(
         f"INSERT INTO {table.name} (params, data, url, input, created_at) "
-        "SELECT :params, CAST(substr(:records, j.value >> 32, j.value & 4294967295) AS TEXT), :url, NULL, :now "
-        "FROM json_each(:spans) j ORDER BY j.key",
+        "SELECT :params, CAST(substr(:records, j.value ->> 0, j.value ->> 1) AS TEXT), "
+        ":urls ->> (j.value ->> 2), NULL, :now FROM json_each(:spans) j ORDER BY j.key",
         "now",
     )
+
+
+def _split_arguments(pages: list[_Page]) -> dict[str, Any]:
+    """The records, spans and URLs of `_split_statement` for a run of pages."""
+    spans, start = [], 1
+    for index, page in enumerate(pages):
+        for record in page.records:
+            spans.append((start, len(record), index))
+            start += len(record)
+    return {
+        "records": b"".join(itertools.chain.from_iterable(p.records for p in pages)),
+        "spans": orjson.dumps(spans).decode(),
+        "urls": orjson.dumps([p.url for p in pages]).decode(),
+    }
 
 
 class RawWriter:
@@ -114,13 +133,7 @@ class RawWriter:
         if not self._split_pages:
             self._append([self._row(self._data(r), url, None) for r in records], len(records))
             return
-        spans, start = [], 1
-        for record in records:
-            spans.append(start << 32 | len(record))
-            start += len(record)
-        self._append(
-            [_Page(b"".join(records), orjson.dumps(spans).decode(), url, len(records))], len(records)
-        )
+        self._append([_Page(records, url)], len(records))
 
     def _append(self, entries: list[dict[str, Any] | _Page], records: int) -> None:
         with self._handoff:
@@ -161,21 +174,12 @@ class RawWriter:
             for is_page, run in itertools.groupby(entries, key=lambda e: isinstance(e, _Page)):
                 batch = list(run)
                 if is_page:
-                    now = utcnow()
+                    pages: list[_Page] = batch  # type: ignore[assignment]
                     s.execute(
                         _split_statement(self.table),
-                        [
-                            {
-                                "params": self.params,
-                                "url": p.url,
-                                "now": now,
-                                "records": p.records,
-                                "spans": p.spans,
-                            }
-                            for p in batch
-                        ],
+                        {"params": self.params, "now": utcnow(), **_split_arguments(pages)},
                     )
-                    self.count += sum(p.count for p in batch)  # type: ignore[union-attr]
+                    self.count += sum(p.count for p in pages)
                 else:
                     insert_rows(s, self.table, batch)  # type: ignore[arg-type]
                     self.count += len(batch)
