@@ -1,10 +1,12 @@
-"""One PagerDuty benchmark run in its own process (so peak RSS is this run's alone).
+"""The PagerDuty benchmark in its own process (so peak RSS is its runs' alone).
 
-    python -m tests.benchmarks.pagerduty_run --incidents 100000 --services 10 --latency-ms 2
+    python -m tests.benchmarks.pagerduty_run --incidents 100000 --services 10 --latency-ms 2 --repeat 3
 
 Starts the simulator in a separate process, collects every service end to end (collect +
 extract + convert) into a fresh database, then replays exactly the same page requests with a
-bare concurrent httpx fetch (the floor) and prints one JSON line of figures.
+bare concurrent httpx fetch (the floor) and prints one JSON line of figures. With `--repeat N`
+it does that N times, each run in a fresh SQLite file and followed by its own floor, and
+prints medians (the ratio: the median of the runs' ratios) and every run's pair.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import httpx
@@ -117,72 +120,104 @@ def floor_fetch(url: str, requests: list[dict[str, Any]], concurrency: int) -> f
     return time.perf_counter() - started
 
 
+def end_to_end(args: argparse.Namespace, db_url: str, url: str, sim_pid: int) -> dict[str, Any]:
+    """Collect every service into `db_url` (migrated, empty); the run's figures and the pages
+    it fetched (for the floor)."""
+    upgrade(db_url)
+    ctx = AppContext.build(Settings(db_url=db_url, encryption_secret="bench-secret"))
+    try:
+        cid = ctx.connections.create(
+            "pagerduty",
+            {"name": "bench", "endpoint": url, "token": "sim-token", "rateLimitPerHour": 10_000_000},
+        ).id
+        with api.make_client(cid, ctx.connections.model("pagerduty", cid)) as client:
+            services = [s["id"] for s in api.all_services(client)]
+        httpx.post(f"{url}/_sim/reset-stats")
+
+        # CPU seconds beside the wall clock: on a small machine both runs are bound by the CPU
+        # they need (ours: every thread of this process; the simulator's apart)
+        cpu = cpu_since(sim_pid)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.task_workers) as pool:
+            list(
+                pool.map(
+                    lambda sid: execute_task(ctx, "pagerduty", {"connectionId": cid, "scopeId": sid}),
+                    services,
+                )
+            )
+        seconds = time.perf_counter() - started
+        ours, simulator = cpu()
+        log = httpx.get(f"{url}/_sim/requests").json()["requests"]
+        with ctx.db.engine.connect() as conn:
+            issues = conn.exec_driver_sql("SELECT COUNT(*) FROM issues").scalar()
+        return {
+            "seconds": seconds,
+            "cpu": ours,
+            "simulator_cpu": simulator,
+            "requests": httpx.get(f"{url}/_sim/stats").json()["requests"],
+            "pages": [r for r in log if r["path"].startswith("/incidents") and r.get("status") == 200],
+            "issues": issues,
+            "services": len(services),
+            "db": ctx.db.dialect,
+        }
+    finally:
+        ctx.close()
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--incidents", type=int, default=100_000)
     p.add_argument("--services", type=int, default=10)
     p.add_argument("--latency-ms", type=float, default=2.0)
-    p.add_argument("--db-url", default=None, help="default: a fresh SQLite file")
+    p.add_argument("--db-url", default=None, help="default: a fresh SQLite file per run")
     p.add_argument("--task-workers", type=int, default=1, help="service tasks run at once")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="end-to-end runs, each followed by its floor; figures are medians (SQLite only)",
+    )
     args = p.parse_args()
+    if args.db_url and args.repeat > 1:
+        p.error("--repeat needs a fresh SQLite file per run: leave out --db-url")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        db_url = args.db_url or f"sqlite:///{work / 'bench.db'}"
-        upgrade(db_url)
         proc, url = start_simulator(args, work)
         try:
-            ctx = AppContext.build(Settings(db_url=db_url, encryption_secret="bench-secret"))
-            cid = ctx.connections.create(
-                "pagerduty",
-                {"name": "bench", "endpoint": url, "token": "sim-token", "rateLimitPerHour": 10_000_000},
-            ).id
-            with api.make_client(cid, ctx.connections.model("pagerduty", cid)) as client:
-                services = [s["id"] for s in api.all_services(client)]
-            httpx.post(f"{url}/_sim/reset-stats")
-
-            # CPU seconds beside the wall clock: on a small machine both runs are bound by the
-            # CPU they need (ours: every thread of this process; the simulator's apart)
-            e2e_cpu_since = cpu_since(proc.pid)
-            started = time.perf_counter()
-            with ThreadPoolExecutor(args.task_workers) as pool:
-                list(
-                    pool.map(
-                        lambda sid: execute_task(ctx, "pagerduty", {"connectionId": cid, "scopeId": sid}),
-                        services,
-                    )
-                )
-            end_to_end = time.perf_counter() - started
-            e2e_cpu, e2e_sim_cpu = e2e_cpu_since()
-            stats = httpx.get(f"{url}/_sim/stats").json()
-            log = httpx.get(f"{url}/_sim/requests").json()["requests"]
-            pages = [r for r in log if r["path"].startswith("/incidents") and r.get("status") == 200]
-            with ctx.db.engine.connect() as conn:
-                issues = conn.exec_driver_sql("SELECT COUNT(*) FROM issues").scalar()
+            runs = []
+            for n in range(args.repeat):
+                # a machine shared with others drifts: each run is paired with a floor taken
+                # right after it, and the ratio is the median of the pairs' ratios
+                run = end_to_end(args, args.db_url or f"sqlite:///{work / f'bench-{n}.db'}", url, proc.pid)
+                floor_cpu = cpu_since(proc.pid)
+                run["floor"] = floor_fetch(url, run["pages"], 8)
+                run["floor_cpu"], run["floor_simulator_cpu"] = floor_cpu()
+                runs.append(run)
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            floor_cpu_since = cpu_since(proc.pid)
-            floor = floor_fetch(url, pages, 8)
-            floor_cpu, floor_sim_cpu = floor_cpu_since()
-            print(
-                json.dumps(
-                    {
-                        "incidents": args.incidents,
-                        "issues": issues,
-                        "services": len(services),
-                        "db": ctx.db.dialect,
-                        "end_to_end_s": round(end_to_end, 2),
-                        "requests": stats["requests"],
-                        "floor_pages": len(pages),
-                        "floor_s": round(floor, 2),
-                        "ratio": round(end_to_end / floor, 2),
-                        "peak_rss_mb": round(peak_rss_mb, 1),
-                        "end_to_end_cpu_s": e2e_cpu,
-                        "floor_cpu_s": floor_cpu,
-                        "simulator_cpu_s": {"end_to_end": e2e_sim_cpu, "floor": floor_sim_cpu},
-                    }
-                ),
-                flush=True,
-            )
-            ctx.close()
+            last = runs[-1]
+            figures = {
+                "incidents": args.incidents,
+                "issues": last["issues"],
+                "services": last["services"],
+                "db": last["db"],
+                "end_to_end_s": round(median(r["seconds"] for r in runs), 2),
+                "requests": last["requests"],
+                "floor_pages": len(last["pages"]),
+                "floor_s": round(median(r["floor"] for r in runs), 2),
+                "ratio": round(median(r["seconds"] / r["floor"] for r in runs), 2),
+                "peak_rss_mb": round(peak_rss_mb, 1),
+                "end_to_end_cpu_s": round(median(r["cpu"] for r in runs), 2),
+                "floor_cpu_s": round(median(r["floor_cpu"] for r in runs), 2),
+                "simulator_cpu_s": {
+                    "end_to_end": last["simulator_cpu"],
+                    "floor": last["floor_simulator_cpu"],
+                },
+            }
+            if args.repeat > 1:
+                figures["runs"] = [
+                    {"end_to_end_s": round(r["seconds"], 2), "floor_s": round(r["floor"], 2)} for r in runs
+                ]
+            print(json.dumps(figures), flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -16,7 +16,7 @@ import pytest
 pytestmark = pytest.mark.benchmark
 
 
-def _run(incidents: int, db_url: str | None = None) -> dict[str, object]:
+def _run(incidents: int, db_url: str | None = None, *, repeat: int = 1) -> dict[str, object]:
     cmd = [
         sys.executable,
         "-m",
@@ -25,6 +25,8 @@ def _run(incidents: int, db_url: str | None = None) -> dict[str, object]:
         str(incidents),
         "--latency-ms",
         "2",
+        "--repeat",
+        str(repeat),
     ]
     if db_url:
         cmd += ["--db-url", db_url]
@@ -34,7 +36,9 @@ def _run(incidents: int, db_url: str | None = None) -> dict[str, object]:
 
 
 def test_pagerduty_100k_incidents_end_to_end() -> None:
-    rows = [_run(n) for n in (25_000, 100_000)]
+    # three runs of each size, each paired with its floor (medians: a shared machine drifts);
+    # peak RSS over the three
+    rows = [_run(n, repeat=3) for n in (25_000, 100_000)]
     print()
     for r in rows:
         print(
@@ -42,6 +46,7 @@ def test_pagerduty_100k_incidents_end_to_end() -> None:
             f"{r['requests']} requests, floor (bare concurrent fetch of the same {r['floor_pages']} pages) "
             f"{r['floor_s']} s, ratio {r['ratio']}x, peak RSS {r['peak_rss_mb']} MB; CPU seconds: "
             f"end-to-end {r['end_to_end_cpu_s']}, floor {r['floor_cpu_s']}, simulator {r['simulator_cpu_s']}"
+            + (f"; runs {r['runs']}" if "runs" in r else "")
         )
         assert r["issues"] == r["incidents"]
     print(f"peak RSS growth 25k -> 100k: {rows[1]['peak_rss_mb']} / {rows[0]['peak_rss_mb']} MB")
