@@ -18,7 +18,6 @@ class PagerDutyIncident(RawDataOrigin, Base):
     __tablename__ = "_tool_pagerduty_incidents"
     __table_args__ = (
         Index("ix_tool_pd_incidents_service_raw", "connection_id", "service_id", "_raw_data_id"),
-        Index("ix_tool_pd_incidents_service", "connection_id", "service_id", "created_date"),
     )
 
     connection_id: Mapped[int] = mapped_column(Integer(), primary_key=True)
