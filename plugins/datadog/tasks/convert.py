@@ -8,7 +8,7 @@ Only tool rows extracted since the last conversion (by raw id) are converted aga
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime
 from itertools import groupby, islice
 from typing import Any
@@ -48,8 +48,11 @@ KEY_BATCH = 200
 NO_COMMIT = ""  # DevLake's placeholder: a deployment sent without git still gets its one commit row
 
 
+ORIGIN = ("_raw_data_params", "_raw_data_table", "_raw_data_id")
+
+
 def _origin(params: str, table: str, raw_id: int | None) -> dict[str, Any]:
-    return {"_raw_data_params": params, "_raw_data_table": table, "_raw_data_id": raw_id}
+    return dict(zip(ORIGIN, (params, table, raw_id), strict=True))
 
 
 def convert_scope(ctx: TaskContext) -> None:
@@ -71,80 +74,97 @@ def convert_scope(ctx: TaskContext) -> None:
             upsert(s, CicdScope, [{**common, "_raw_data_table": RAW_DEPLOYMENTS.name}])
 
 
-def _changed(ctx: TaskContext, model: Any, entity: str) -> tuple[Iterator[list[Any]], int]:
-    last = 0 if ctx.full_sync else state_of(ctx).raw_id(entity)
+def _convert_changed(ctx: TaskContext, model: Any, entity: str, write: Callable[[list[Any]], None]) -> None:
+    """Hand `write` each batch of the scope's tool rows extracted since the last conversion (by
+    raw id); the watermark moves once every batch is written."""
+    high_water = 0 if ctx.full_sync else state_of(ctx).raw_id(entity)
     columns = [
         getattr(model, a.key) for a in sa_inspect(model).column_attrs
     ]  # rows, not ORM objects: 3x faster
     stmt = select(*columns).where(
         model.connection_id == ctx.connection_id,
         model.scope_id == scope_of(ctx).id,
-        model.raw_data_id > last,
+        model.raw_data_id > high_water,
     )
-    return stream_rows(ctx.db, stmt, [model.id], batch_size=BATCH), last
+    for rows in stream_rows(ctx.db, stmt, [model.id], batch_size=BATCH):
+        ctx.check_cancelled()
+        write(rows)
+        high_water = max([high_water, *(r.raw_data_id or 0 for r in rows)])
+        ctx.progress.advance(len(rows), records=len(rows))
+    state_of(ctx).save_raw_id(entity, high_water)
+
+
+def _incident(
+    iid: str, created: datetime | None, resolved: datetime | None, origin: dict[str, Any], **fields: Any
+) -> dict[str, Any]:
+    """An `issues` row of type INCIDENT: DONE once resolved, its lead time creation → resolution."""
+    return {
+        "id": iid,
+        "type": "INCIDENT",
+        "status": "DONE" if resolved else "TODO",
+        "resolution_date": resolved,
+        "created_date": created,
+        "updated_date": resolved or created,
+        "lead_time_minutes": lead_time_minutes(created, resolved),
+        "is_subtask": False,
+        **fields,
+        **origin,
+    }
+
+
+def _store_incidents(s: Any, board: str, issues: list[dict[str, Any]]) -> None:
+    """Upsert incidents and their links to the scope's board (a link keeps its incident's origin)."""
+    upsert(s, Issue, issues)
+    upsert(
+        s, BoardIssue, [{"board_id": board, "issue_id": i["id"], **{k: i[k] for k in ORIGIN}} for i in issues]
+    )
 
 
 def convert_failures(ctx: TaskContext) -> None:
     if not wants(ctx, "failures"):
         return
-    entity = "convert:failures"
     board = board_id(ctx.connection_id, scope_of(ctx).id)
     params = params_of(ctx)
-    batches, high_water = _changed(ctx, DatadogFailure, entity)
-    for rows in batches:
-        ctx.check_cancelled()
-        failures: list[Any] = rows
-        issues, links = [], []
+
+    def write(failures: list[Any]) -> None:
+        issues = []
         for f in failures:
-            iid = failure_issue_id(ctx.connection_id, f.id)
-            origin = _origin(params, RAW_FAILURES.name, f.raw_data_id)
             services = (f.services or "").split(",") if f.services else []
             issues.append(
-                {
-                    "id": iid,
-                    "url": None,
-                    "issue_key": f.id,
-                    "title": f.name,
-                    "description": f.name,
-                    "type": "INCIDENT",
-                    "original_type": f.type,
-                    "status": "DONE" if f.finished_at else "TODO",
-                    "original_status": "finished" if f.finished_at else "ongoing",
-                    "resolution_date": f.finished_at,
-                    "created_date": f.started_at,
-                    "updated_date": f.finished_at or f.started_at,
-                    "lead_time_minutes": lead_time_minutes(f.started_at, f.finished_at),
-                    "severity": f.severity,
-                    "component": clip(f.services),
-                    "environment": f.env,
-                    "service": services[0] if services else None,
-                    "team": f.team,
-                    "commit_sha": f.commit_sha,
-                    "version": f.version,
-                    "is_subtask": False,
-                    "_raw_data_remark": f.custom_tags,
-                    **origin,
-                }
+                _incident(
+                    failure_issue_id(ctx.connection_id, f.id),
+                    f.started_at,
+                    f.finished_at,
+                    _origin(params, RAW_FAILURES.name, f.raw_data_id),
+                    url=None,
+                    issue_key=f.id,
+                    title=f.name,
+                    description=f.name,
+                    original_type=f.type,
+                    original_status="finished" if f.finished_at else "ongoing",
+                    severity=f.severity,
+                    component=clip(f.services),
+                    environment=f.env,
+                    service=services[0] if services else None,
+                    team=f.team,
+                    commit_sha=f.commit_sha,
+                    version=f.version,
+                    _raw_data_remark=f.custom_tags,
+                )
             )
-            links.append({"board_id": board, "issue_id": iid, **origin})
-            high_water = max(high_water, f.raw_data_id or 0)
         with ctx.db.session() as s:
-            upsert(s, Issue, issues)
-            upsert(s, BoardIssue, links)
-        ctx.progress.advance(len(failures), records=len(failures))
-    state_of(ctx).save_raw_id(entity, high_water)
+            _store_incidents(s, board, issues)
+
+    _convert_changed(ctx, DatadogFailure, "convert:failures", write)
 
 
 def convert_deployments(ctx: TaskContext) -> None:
     if not wants(ctx, "deployments"):
         return
-    entity = "convert:deployments"
     scope_row = board_id(ctx.connection_id, scope_of(ctx).id)
     params = params_of(ctx)
-    batches, high_water = _changed(ctx, DatadogDeployment, entity)
-    for rows in batches:
-        ctx.check_cancelled()
-        deployments: list[Any] = rows
+
+    def write(deployments: list[Any]) -> None:
         heads, commits = [], []
         for d in deployments:
             did = deployment_id(ctx.connection_id, d.id)
@@ -186,15 +206,14 @@ def convert_deployments(ctx: TaskContext) -> None:
                     **common,
                 }
             )
-            high_water = max(high_water, d.raw_data_id or 0)
         ids = [h["id"] for h in heads]
         with ctx.db.session() as s:
             upsert(s, CicdDeployment, heads)
             # a deployment's commit is replaced as a whole (a resent event may name another sha)
             s.execute(delete(CicdDeploymentCommit).where(CicdDeploymentCommit.id.in_(ids)))
             upsert(s, CicdDeploymentCommit, commits)
-        ctx.progress.advance(len(deployments), records=len(deployments))
-    state_of(ctx).save_raw_id(entity, high_water)
+
+    _convert_changed(ctx, DatadogDeployment, "convert:deployments", write)
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -247,45 +266,36 @@ def convert_monitor_incidents(ctx: TaskContext) -> None:
 def _write_monitor_incidents(ctx: TaskContext, episodes: dict[tuple[int, str], list[Episode]]) -> None:
     board = board_id(ctx.connection_id, scope_of(ctx).id)
     params = params_of(ctx)
-    issues, links = [], []
+    issues = []
     for (monitor, group), found in episodes.items():
         for ep in found:
             alert, recovery = ep.alert, ep.recovery
-            iid = monitor_incident_id(ctx.connection_id, monitor, group, alert.happened_ms)
             resolved = recovery.happened_at if recovery is not None else None
-            origin = _origin(params, RAW_MONITOR_EVENTS.name, (recovery or alert).raw_data_id)
             name = alert.monitor_name or f"monitor {monitor}"
             issues.append(
-                {
-                    "id": iid,
-                    "url": alert.url,
-                    "issue_key": f"{monitor}:{group}:{alert.happened_ms}",
-                    "title": clip(name if group == NO_GROUP else f"{name} ({group})", 10_000),
-                    "description": alert.message,
-                    "type": "INCIDENT",
-                    "original_type": "monitor_alert",
-                    "status": "DONE" if resolved else "TODO",
-                    "original_status": "recovered" if resolved else (alert.status or "alert"),
-                    "resolution_date": resolved,
-                    "created_date": alert.happened_at,
-                    "updated_date": resolved or alert.happened_at,
-                    "lead_time_minutes": lead_time_minutes(alert.happened_at, resolved),
-                    "priority": alert.priority,
-                    "severity": alert.status,
-                    "component": alert.monitor_name,
-                    "environment": alert.env,
-                    "service": alert.service,
-                    "team": alert.team,
-                    "is_subtask": False,
-                    **origin,
-                }
+                _incident(
+                    monitor_incident_id(ctx.connection_id, monitor, group, alert.happened_ms),
+                    alert.happened_at,
+                    resolved,
+                    _origin(params, RAW_MONITOR_EVENTS.name, (recovery or alert).raw_data_id),
+                    url=alert.url,
+                    issue_key=f"{monitor}:{group}:{alert.happened_ms}",
+                    title=clip(name if group == NO_GROUP else f"{name} ({group})", 10_000),
+                    description=alert.message,
+                    original_type="monitor_alert",
+                    original_status="recovered" if resolved else (alert.status or "alert"),
+                    priority=alert.priority,
+                    severity=alert.status,
+                    component=alert.monitor_name,
+                    environment=alert.env,
+                    service=alert.service,
+                    team=alert.team,
+                )
             )
-            links.append({"board_id": board, "issue_id": iid, **origin})
     wanted = {i["id"] for i in issues}
     with ctx.db.session() as s:
         _drop_stale(s, ctx.connection_id, board, episodes, wanted)
-        upsert(s, Issue, issues)
-        upsert(s, BoardIssue, links)
+        _store_incidents(s, board, issues)
 
 
 def _drop_stale(
