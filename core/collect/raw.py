@@ -56,11 +56,12 @@ def _split_statement(table: Table) -> Any:
     BLOB, by byte offsets (substr on a BLOB copies bytes; nothing is parsed). `spans` holds
     [start (1-based), length, index of the page's URL in `urls`] per record: one statement
     (one step) per batch, so the write lock is never held waiting to get Python's GIL back
-    between pages."""
+    between pages. (json_extract rather than ->>, which needs SQLite 3.38.)"""
     return typed(
         f"INSERT INTO {table.name} (params, data, url, input, created_at) "
-        "SELECT :params, CAST(substr(:records, j.value ->> 0, j.value ->> 1) AS TEXT), "
-        ":urls ->> (j.value ->> 2), NULL, :now FROM json_each(:spans) j ORDER BY j.key",
+        "SELECT :params, CAST(substr(:records, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) "
+        "AS TEXT), json_extract(:urls, '$[' || json_extract(j.value, '$[2]') || ']'), NULL, :now "
+        "FROM json_each(:spans) j ORDER BY j.key",
         "now",
     )
 
