@@ -2,9 +2,11 @@
 
 Built on ``http.server.ThreadingHTTPServer`` with a hand-written response writer: no framework overhead,
 one thread per keep-alive connection, and full control over the socket so a "drop" fault really closes
-it. A simulator subclasses ``SimulatorBase`` (lifecycle, connection tracking) and implements ``handle``;
-its handler subclasses ``SimHandler`` to name itself (``server_version``) and its default content type.
-The CLI helpers give every ``python -m plugins.<name>.simulator`` the same ready-file and signal handling.
+it. A simulator subclasses ``ApiSimulator`` (over ``SimulatorBase``: lifecycle, connection tracking; plus
+the store, config, stats and the fault draw) and implements ``handle``; its config and fault rules extend
+``SimConfigBase`` and ``FaultRuleBase``; its handler subclasses ``SimHandler`` to name itself
+(``server_version``) and its default content type. The CLI helpers give every
+``python -m plugins.<name>.simulator`` the same common flags, ready-file and signal handling.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ import random
 import signal
 import socket
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any, ClassVar, Protocol, Self, cast
+from typing import Any, ClassVar, Generic, Protocol, Self, TypedDict, TypeVar, Unpack, cast
 from urllib.parse import parse_qs, urlsplit
 
 FAULTS = ("drop", "malformed", "429", "500", "502", "503", "504")
@@ -66,6 +71,62 @@ def draw_fault(rng: random.Random, rates: FaultRates) -> str | None:
 def malformed(content: bytes) -> bytes:
     """Corrupt a JSON body: any proper prefix of a JSON object or array is invalid JSON."""
     return content[: max(1, len(content) // 2)]
+
+
+@dataclass
+class FaultRuleBase(ABC):
+    """A targeted fault; a plugin's rule adds which requests it hits (``take``) and how often."""
+
+    fault: str
+
+    def __post_init__(self) -> None:
+        """Reject typos early: a silently inert rule makes a failure test pass for the wrong reason."""
+        if self.fault not in FAULTS:
+            raise ValueError(f"fault must be one of {FAULTS}, got {self.fault!r}")
+
+    @abstractmethod
+    def take(self, path: str, query: Query) -> bool:
+        """Whether this request gets the fault, counting it if so (called under the simulator's lock)."""
+
+    @classmethod
+    def parse_all(cls, values: Iterable[Any]) -> list[Self]:
+        """Rules from a /_sim/faults body: dicts become rules, rules are kept as they are."""
+        return [r if isinstance(r, cls) else cls(**r) for r in values]
+
+
+class SimConfigBase:
+    """What every simulator's config dataclass has: the shared fault knobs and their checks and reset.
+
+    The plugin's dataclass declares the fields itself (their order is its /_sim/faults JSON and its
+    positional arguments); this base only names the ones the shared code reads, so it has no fields.
+    """
+
+    latency_ms: float
+    error_rate_5xx: float
+    rate_429: float
+    malformed_rate: float
+    drop_rate: float
+    seed: int
+    rules: list[Any]  # the plugin's FaultRuleBase subclass
+
+    def check_keys(self, values: Mapping[str, Any], also: Collection[str] = ()) -> None:
+        """Reject unknown keys of an update: a misspelt knob silently ignored would fake a passing test."""
+        unknown = set(values) - {f.name for f in fields(cast(Any, self))} - set(also)
+        if unknown:
+            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+
+    def clear_faults(self) -> None:
+        """Back to a healthy server: no latency, random faults or rules (a plugin also lifts its budget)."""
+        self.latency_ms = self.error_rate_5xx = self.rate_429 = self.malformed_rate = self.drop_rate = 0.0
+        self.rules = []
+
+
+def rate_knob(key: str, value: Any) -> float:
+    """A probability from a config update, as a float within [0, 1]."""
+    rate = float(value)
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{key} must be within [0, 1]")
+    return rate
 
 
 class WindowCounter:
@@ -311,17 +372,92 @@ class SimulatorBase(ABC):
             return len(self._server.connections)
 
 
+class Where(TypedDict, total=False):
+    """Where a simulator listens (``SimulatorBase``'s keywords), for constructors that add their own."""
+
+    host: str
+    port: int
+
+
+StoreT = TypeVar("StoreT")
+ConfigT = TypeVar("ConfigT", bound=SimConfigBase)
+StatsT = TypeVar("StatsT", bound=RequestStats)
+
+
+class ApiSimulator(SimulatorBase, Generic[StoreT, ConfigT, StatsT]):
+    """A plugin's simulator: its data store, runtime knobs and request stats, and one fault draw for all.
+
+    ``store`` and ``config`` default to the plugin's ``_default_store``/``_default_config``. Every request's
+    fault comes from the first matching rule, else from the rates with the RNG seeded from the config, so
+    a seed replays the same faults; ``_lock`` guards the RNG and the rules.
+    """
+
+    def __init__(
+        self, store: StoreT | None = None, config: ConfigT | None = None, **where: Unpack[Where]
+    ) -> None:
+        super().__init__(**where)
+        self.store: StoreT = self._default_store() if store is None else store
+        self.config: ConfigT = self._default_config() if config is None else config
+        self.stats: StatsT = self._new_stats()
+        self._lock = threading.Lock()
+        self._rng = random.Random(self.config.seed)
+        self._windows = WindowCounter()  # the simulated rate-limit budgets
+
+    @abstractmethod
+    def _default_store(self) -> StoreT:
+        """The data served when the caller brings none."""
+
+    @abstractmethod
+    def _default_config(self) -> ConfigT:
+        """The knobs used when the caller brings none."""
+
+    @abstractmethod
+    def _new_stats(self) -> StatsT:
+        """Empty request stats."""
+
+    def _pick_fault(self, path: str, query: Query) -> str | None:
+        """This request's fault, if any: a targeted rule's first, else a random one."""
+        with self._lock:
+            for rule in self.config.rules:
+                if rule.take(path, query):
+                    return rule.fault
+            return self._random_fault()
+
+    def _random_fault(self) -> str | None:
+        """A fault drawn from the configured rates (called under ``_lock``)."""
+        return draw_fault(self._rng, self.config)
+
+    def _delay(self) -> None:
+        """The configured latency, slept on the request's thread as a slow network would."""
+        if self.config.latency_ms > 0:
+            time.sleep(self.config.latency_ms / 1000)
+
+
 # --------------------------------------------------------------------------------------------- CLI
 
 
-def add_common_arguments(p: argparse.ArgumentParser, *, port: int) -> None:
-    """The flags every simulator CLI has: where to listen and the shared fault knobs."""
+def simulator_parser(plugin: str, description: str | None, *, port: int) -> argparse.ArgumentParser:
+    """The parser of ``python -m plugins.<plugin>.simulator`` with the flags every simulator CLI has: where
+    to listen and the shared fault knobs (``fault_knobs`` maps them onto the config); the plugin adds its own.
+    """
+    p = argparse.ArgumentParser(prog=f"python -m plugins.{plugin}.simulator", description=description)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=port, help="0 picks a free port")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--error-rate-5xx", type=float, default=0.0)
     p.add_argument("--rate-429", type=float, default=0.0)
     p.add_argument("--malformed-rate", type=float, default=0.0)
+    return p
+
+
+def fault_knobs(args: argparse.Namespace) -> dict[str, float]:
+    """The shared fault flags of ``simulator_parser`` as config keyword arguments."""
+    return {
+        "latency_ms": args.latency_ms,
+        "error_rate_5xx": args.error_rate_5xx,
+        "rate_429": args.rate_429,
+        "malformed_rate": args.malformed_rate,
+    }
 
 
 def stop_on_sigterm() -> None:
@@ -333,6 +469,13 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _stop)
 
 
+def start_in_foreground(sim: SimulatorBase) -> str:
+    """Bind, then let SIGTERM stop the simulator like Ctrl-C; returns the URL for the CLI's banner."""
+    url = sim.start()
+    stop_on_sigterm()
+    return url
+
+
 def write_ready_file(path: Path, info: dict[str, Any]) -> None:
     """Write ``info`` plus our pid as JSON, atomically (rename), so a poller never reads half a file."""
     tmp = path.with_suffix(".tmp")
@@ -341,7 +484,7 @@ def write_ready_file(path: Path, info: dict[str, Any]) -> None:
 
 
 def serve_in_foreground(sim: SimulatorBase, ready_file: Path | None, info: dict[str, Any]) -> int:
-    """Announce readiness (if asked), serve until SIGINT (or SIGTERM, see stop_on_sigterm), exit code 0."""
+    """Announce readiness (if asked), serve until SIGINT or SIGTERM (see start_in_foreground), exit 0."""
     if ready_file is not None:
         write_ready_file(ready_file, info)
     try:

@@ -12,15 +12,14 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from core.testing.simserver import add_common_arguments, serve_in_foreground, stop_on_sigterm
+from core.testing.simserver import fault_knobs, serve_in_foreground, simulator_parser, start_in_foreground
 
 from .data import generate
 from .server import DatadogSimulator, SimConfig
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m plugins.datadog.simulator", description=__doc__)
-    add_common_arguments(p, port=8901)
+    p = simulator_parser("datadog", __doc__, port=8901)
     p.add_argument("--failures", type=int, default=1000)
     p.add_argument("--deployments", type=int, default=2000)
     p.add_argument("--monitors", type=int, default=20)
@@ -45,18 +44,14 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed, monitors=args.monitors,
     )  # fmt: skip
     config = SimConfig(
+        **fault_knobs(args),
         api_key=args.api_key,
         app_key=args.app_key,
-        latency_ms=args.latency_ms,
-        error_rate_5xx=args.error_rate_5xx,
-        rate_429=args.rate_429,
         html_429_fraction=args.html_429_fraction,
-        malformed_rate=args.malformed_rate,
         rate_limit_per_period=args.rate_limit_per_period,
     )
     sim = DatadogSimulator(store, config, host=args.host, port=args.port)
-    url = sim.start()
-    stop_on_sigterm()
+    url = start_in_foreground(sim)
     print(f"Datadog simulator listening on {url} (generated in {time.perf_counter() - t0:.2f}s)", flush=True)
     print(f"DD-API-KEY: {config.api_key}  DD-APPLICATION-KEY: {config.app_key}", flush=True)
     print(

@@ -20,24 +20,23 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
-import random
-import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 from core.testing.simserver import (
-    FAULTS,
+    ApiSimulator,
+    FaultRuleBase,
     Headers,
+    Query,
     Reply,
     RequestStats,
+    SimConfigBase,
     SimHandler,
-    SimulatorBase,
-    WindowCounter,
-    draw_fault,
     malformed,
+    rate_knob,
 )
 
 from .data import MS_NS, NS, PostedEvent, Store, compile_query, to_ns
@@ -68,22 +67,18 @@ class _Invalid(Exception):
 
 
 @dataclass
-class FaultRule:
+class FaultRule(FaultRuleBase):
     """Requests whose path matches ``path`` (fnmatch) get ``fault``, after letting ``skip`` pass,
     at most ``times`` times (None = forever)."""
 
-    fault: str
     path: str = "/api/v2/dora/*"
     times: int | None = None
     skip: int = 0
     seen: int = 0
     fired: int = 0
 
-    def __post_init__(self) -> None:
-        if self.fault not in FAULTS:
-            raise ValueError(f"fault must be one of {FAULTS}, got {self.fault!r}")
-
-    def take(self, path: str) -> bool:
+    def take(self, path: str, query: Query) -> bool:
+        """Matches on the path alone (the query is not looked at); counts what it skips and fires."""
         if not fnmatch.fnmatchcase(path, self.path):
             return False
         self.seen += 1
@@ -94,7 +89,7 @@ class FaultRule:
 
 
 @dataclass
-class SimConfig:
+class SimConfig(SimConfigBase):
     """Runtime knobs; every rate is a probability per API request, drawn from a seeded RNG."""
 
     api_key: str = "sim-api-key-0123456789"
@@ -113,23 +108,18 @@ class SimConfig:
 
     def update(self, values: dict[str, Any]) -> None:
         """Partial update (the PUT /_sim/faults body); unknown keys are rejected."""
-        names = {f.name for f in fields(self)}
-        unknown = set(values) - names
-        if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        self.check_keys(values)
         for key, value in values.items():
             if key == "rules":
-                value = [r if isinstance(r, FaultRule) else FaultRule(**r) for r in value]
+                value = FaultRule.parse_all(value)
             elif key in _RATE_KNOBS:
-                value = float(value)
-                if not 0.0 <= value <= 1.0:
-                    raise ValueError(f"{key} must be within [0, 1]")
+                value = rate_knob(key, value)
             setattr(self, key, value)
 
     def clear_faults(self) -> None:
-        self.latency_ms = self.error_rate_5xx = self.rate_429 = self.malformed_rate = self.drop_rate = 0.0
+        """Also lift the enforced rate-limit budget."""
+        super().clear_faults()
         self.rate_limit_per_period = None
-        self.rules = []
 
 
 class SimStats(RequestStats):
@@ -156,27 +146,24 @@ class _Handler(SimHandler):
     content_type = _JSON
 
 
-class DatadogSimulator(SimulatorBase):
-    """In-process (background thread) or foreground Datadog API simulator."""
+class DatadogSimulator(ApiSimulator[Store, SimConfig, SimStats]):
+    """In-process (background thread) or foreground Datadog API simulator.
+
+    ``store`` defaults to an empty ``Store()``, ``config`` to ``SimConfig()``; rate-limit budgets are
+    counted per endpoint name.
+    """
 
     handler_class = _Handler
     thread_name = "dd-sim"
 
-    def __init__(
-        self,
-        store: Store | None = None,
-        config: SimConfig | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-    ) -> None:
-        super().__init__(host=host, port=port)
-        self.store = store if store is not None else Store()
-        self.config = config if config is not None else SimConfig()
-        self.stats = SimStats()
-        self._lock = threading.Lock()
-        self._rng = random.Random(self.config.seed)
-        self._windows = WindowCounter()  # per endpoint name
+    def _default_store(self) -> Store:
+        return Store()
+
+    def _default_config(self) -> SimConfig:
+        return SimConfig()
+
+    def _new_stats(self) -> SimStats:
+        return SimStats()
 
     def add_rule(
         self, fault: str, path: str = "/api/v2/dora/*", times: int | None = None, skip: int = 0
@@ -196,9 +183,8 @@ class DatadogSimulator(SimulatorBase):
             status, payload = self._control(method, path, raw)
             h.send(status, json.dumps(payload).encode())
             return
-        fault = self._pick_fault(path)
-        if self.config.latency_ms > 0:
-            time.sleep(self.config.latency_ms / 1000)
+        fault = self._pick_fault(path, query)
+        self._delay()
         if fault == "drop":
             self.stats.record(method, path, None)
             h.drop()
@@ -229,14 +215,6 @@ class DatadogSimulator(SimulatorBase):
         headers = {**self._ratelimit_headers(name, *budget), **headers}
         self.stats.record(method, path, status, _safe_json(raw) if method == "POST" else raw_query)
         h.send(status, content, _JSON, headers)
-
-    def _pick_fault(self, path: str) -> str | None:
-        cfg = self.config
-        with self._lock:
-            for rule in cfg.rules:
-                if rule.take(path):
-                    return rule.fault
-            return draw_fault(self._rng, cfg)
 
     def _spend(self, name: str) -> tuple[int, int] | None:
         """(remaining, reset) after counting this request; None when the real budget is used up."""

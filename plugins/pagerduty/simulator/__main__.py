@@ -11,15 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-from core.testing.simserver import add_common_arguments, serve_in_foreground, stop_on_sigterm
+from core.testing.simserver import fault_knobs, serve_in_foreground, simulator_parser, start_in_foreground
 
 from .data import DEFAULT_CACHE_LIMIT, generate
 from .server import PagerDutySimulator, SimConfig
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m plugins.pagerduty.simulator", description=__doc__)
-    add_common_arguments(p, port=8900)
+    p = simulator_parser("pagerduty", __doc__, port=8900)
     p.add_argument("--incidents", type=int, default=1000)
     p.add_argument("--services", type=int, default=5)
     p.add_argument("--weights", default=None, help="comma-separated share per service, e.g. 30,10,10,10")
@@ -68,19 +67,15 @@ def main(argv: list[str] | None = None) -> int:
         store.warm_cache()
     gen_s = time.perf_counter() - t0
     config = SimConfig(
+        **fault_knobs(args),
         token=args.token,
-        latency_ms=args.latency_ms,
-        error_rate_5xx=args.error_rate_5xx,
-        rate_429=args.rate_429,
         rate_limit_headers=not args.no_ratelimit_headers,
         rate_limit_per_minute=args.rate_limit_per_minute,
         drop_rate=args.drop_rate,
-        malformed_rate=args.malformed_rate,
         seed=args.fault_seed,
     )
     sim = PagerDutySimulator(store, config, host=args.host, port=args.port)
-    url = sim.start()
-    stop_on_sigterm()
+    url = start_in_foreground(sim)
     print(f"PagerDuty simulator listening on {url}", flush=True)
     print(f"token: {config.token}  (Authorization: Token token={config.token})", flush=True)
     print(f"generated {len(store)} incidents in {gen_s:.2f}s; services:", flush=True)

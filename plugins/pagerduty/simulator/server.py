@@ -20,24 +20,25 @@ import fnmatch
 import json
 import random
 import re
-import threading
 import time
 import traceback
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Unpack
 
 from core.testing.simserver import (
-    FAULTS,
+    ApiSimulator,
+    FaultRuleBase,
     Headers,
+    Query,
     Reply,
     RequestStats,
+    SimConfigBase,
     SimHandler,
-    SimulatorBase,
-    WindowCounter,
-    draw_fault,
+    Where,
     malformed,
+    rate_knob,
 )
 
 from .data import STATUSES, Store, add_months, fmt_ts, generate, parse_iso
@@ -80,22 +81,23 @@ def _json(obj: Any) -> bytes:
 
 
 @dataclass
-class FaultRule:
+class FaultRule(FaultRuleBase):
     """A targeted fault: requests whose path matches ``path`` (fnmatch) and whose query contains every
     ``params`` pair get ``fault`` — e.g. ``FaultRule("malformed", params={"offset": "200"})`` makes that
     page fail deterministically. ``times`` limits how often it fires (None = forever).
     """
 
-    fault: str
     path: str = "/incidents"
     params: dict[str, str] = field(default_factory=dict)
     times: int | None = None
     fired: int = 0
 
-    def __post_init__(self) -> None:
-        """Reject typos early: a silently inert rule makes a failure test pass for the wrong reason."""
-        if self.fault not in FAULTS:
-            raise ValueError(f"fault must be one of {FAULTS}, got {self.fault!r}")
+    def take(self, path: str, query: Query) -> bool:
+        """``matches``, counted as fired."""
+        if not self.matches(path, query):
+            return False
+        self.fired += 1
+        return True
 
     def matches(self, path: str, query: dict[str, list[str]]) -> bool:
         """Path glob plus every param value present among the request's values for that key."""
@@ -107,7 +109,7 @@ class FaultRule:
 
 
 @dataclass
-class SimConfig:
+class SimConfig(SimConfigBase):
     """Runtime knobs; every rate is a probability per API request, drawn from a seeded RNG."""
 
     token: str = "sim-token"
@@ -125,18 +127,13 @@ class SimConfig:
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply a partial update (the /_sim/faults body); unknown keys are rejected, not ignored."""
-        names = {f.name for f in fields(self)}
-        unknown = set(values) - names - {"add_rules"}
-        if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        self.check_keys(values, also=("add_rules",))
         staged: dict[str, Any] = {}
         for key, value in values.items():  # validate everything before applying anything
             if key in ("rules", "add_rules"):
-                staged[key] = [r if isinstance(r, FaultRule) else FaultRule(**r) for r in value]
+                staged[key] = FaultRule.parse_all(value)
             elif key in _RATE_KNOBS:
-                staged[key] = float(value)
-                if not 0.0 <= staged[key] <= 1.0:
-                    raise ValueError(f"{key} must be within [0, 1]")
+                staged[key] = rate_knob(key, value)
             elif key == "latency_ms":
                 staged[key] = max(0.0, float(value))
             elif key in ("seed", "ratelimit_reset"):
@@ -156,10 +153,9 @@ class SimConfig:
                 setattr(self, key, value)
 
     def clear_faults(self) -> None:
-        """Back to a healthy server, keeping the token and seed."""
-        self.latency_ms = self.error_rate_5xx = self.rate_429 = self.drop_rate = self.malformed_rate = 0.0
+        """Back to a healthy server, keeping the token and seed: also lift the enforced per-minute budget."""
+        super().clear_faults()
         self.rate_limit_per_minute = None
-        self.rules = []
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view for GET /_sim/faults."""
@@ -215,10 +211,11 @@ class _Handler(SimHandler):
 # --------------------------------------------------------------------------------------------- simulator
 
 
-class PagerDutySimulator(SimulatorBase):
+class PagerDutySimulator(ApiSimulator[Store, SimConfig, SimStats]):
     """In-process (background thread) or foreground PagerDuty REST v2 simulator.
 
-    ``store`` defaults to ``generate(1000, 5, seed=0)``; ``config`` to ``SimConfig()`` (token "sim-token").
+    ``store`` defaults to ``generate(1000, 5, seed=0)``; ``config`` to ``SimConfig()`` (token "sim-token");
+    the stats keep the last ``log_size`` requests for /_sim/requests.
     """
 
     handler_class = _Handler
@@ -229,18 +226,21 @@ class PagerDutySimulator(SimulatorBase):
         store: Store | None = None,
         config: SimConfig | None = None,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         log_size: int = 2000,
+        **where: Unpack[Where],
     ) -> None:
-        super().__init__(host=host, port=port)
-        self.store = store if store is not None else generate(1000, 5, seed=0)
-        self.config = config if config is not None else SimConfig()
-        self.stats = SimStats(log_size)
-        self._lock = threading.Lock()
-        self._rng = random.Random(self.config.seed)
+        self._log_size = log_size
+        super().__init__(store, config, **where)
         self._rng_seed = self.config.seed
-        self._minutes = WindowCounter()
+
+    def _default_store(self) -> Store:
+        return generate(1000, 5, seed=0)
+
+    def _default_config(self) -> SimConfig:
+        return SimConfig()
+
+    def _new_stats(self) -> SimStats:
+        return SimStats(self._log_size)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -262,17 +262,12 @@ class PagerDutySimulator(SimulatorBase):
             self.config.rules.append(rule)
         return rule
 
-    def _pick_fault(self, path: str, query: dict[str, list[str]]) -> str | None:
-        cfg = self.config
-        with self._lock:
-            for rule in cfg.rules:
-                if rule.matches(path, query):
-                    rule.fired += 1
-                    return rule.fault
-            if cfg.seed != self._rng_seed:
-                self._rng = random.Random(cfg.seed)
-                self._rng_seed = cfg.seed
-            return draw_fault(self._rng, cfg)
+    def _random_fault(self) -> str | None:
+        """Reseed first when /_sim/faults changed the seed, so the new seed replays from its start."""
+        if self.config.seed != self._rng_seed:
+            self._rng = random.Random(self.config.seed)
+            self._rng_seed = self.config.seed
+        return super()._random_fault()
 
     def _html_error(self) -> bool:
         with self._lock:
@@ -293,7 +288,7 @@ class PagerDutySimulator(SimulatorBase):
             return None
         now = time.time()
         window = int(now // 60) * 60
-        if self._minutes.hit(window) <= limit:
+        if self._windows.hit(window) <= limit:
             return None
         headers: Headers = {}
         if self.config.rate_limit_headers:
@@ -324,8 +319,7 @@ class PagerDutySimulator(SimulatorBase):
 
         route = _route(path)
         fault = self._pick_fault(path, query)
-        if self.config.latency_ms > 0:
-            time.sleep(self.config.latency_ms / 1000)
+        self._delay()
         if fault == "drop":
             self.stats.record(method, route, path, raw_query, None, fault)
             h.drop()

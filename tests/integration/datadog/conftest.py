@@ -12,45 +12,37 @@ from sqlalchemy import select
 from core.context import AppContext
 from core.models import Board, BoardIssue, CicdDeployment, CicdDeploymentCommit, Issue
 from core.pipeline.task import execute_task
+from plugins.datadog import api
 from plugins.datadog.simulator import DatadogSimulator, Store, generate
 from plugins.datadog.simulator.data import DoraRecord, ns_to_datetime
+from tests.support.simulators import fast_backoff_fixture, start_on_demand
 
 NOW = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
 SimFactory = Callable[..., DatadogSimulator]
+_fast_backoff = fast_backoff_fixture(api)
 
 
-@pytest.fixture(autouse=True)
-def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Same retries as production, shorter sleeps between them."""
-    from plugins.datadog import api
-
-    monkeypatch.setattr(api, "RETRY", {**api.RETRY, "backoff_base": 0.02, "backoff_max": 0.2})
+def _simulator(
+    failures: int = 200, deployments: int = 0, *, days: int = 30, seed: int = 1, **kw: Any
+) -> DatadogSimulator:
+    """What ``dd_sim(...)`` starts: data over the last ``days`` (or ``store=``), 429s retried at once."""
+    store = kw.pop("store", None) or generate(
+        failures,
+        deployments,
+        start=NOW - timedelta(days=days),
+        end=NOW - timedelta(minutes=5),
+        seed=seed,
+        **kw,
+    )
+    sim = DatadogSimulator(store)
+    sim.config.ratelimit_reset = 0
+    return sim
 
 
 @pytest.fixture
 def dd_sim() -> Iterator[SimFactory]:
-    started: list[DatadogSimulator] = []
-
-    def start(
-        failures: int = 200, deployments: int = 0, *, days: int = 30, seed: int = 1, **kw: Any
-    ) -> DatadogSimulator:
-        store = kw.pop("store", None) or generate(
-            failures,
-            deployments,
-            start=NOW - timedelta(days=days),
-            end=NOW - timedelta(minutes=5),
-            seed=seed,
-            **kw,
-        )
-        sim = DatadogSimulator(store)
-        sim.config.ratelimit_reset = 0
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
+    """Datadog simulators started on demand, all stopped at teardown."""
+    yield from start_on_demand(_simulator)
 
 
 def connect(ctx: AppContext, sim: DatadogSimulator, name: str = "dd", **keys: str) -> int:

@@ -12,44 +12,35 @@ from sqlalchemy import select
 from core.context import AppContext
 from core.models import Board, BoardIssue, Issue, IssueAssignee
 from core.pipeline.task import execute_task
+from plugins.pagerduty import api
 from plugins.pagerduty.simulator import PagerDutySimulator, ServiceSpec, Store, generate
+from tests.support.simulators import fast_backoff_fixture, start_on_demand
 
 NOW = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
 SimFactory = Callable[..., PagerDutySimulator]
+_fast_backoff = fast_backoff_fixture(api)
 
 
-@pytest.fixture(autouse=True)
-def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Same retries as production, shorter sleeps between them."""
-    from plugins.pagerduty import api
-
-    monkeypatch.setattr(api, "RETRY", {**api.RETRY, "backoff_base": 0.02, "backoff_max": 0.2})
+def _simulator(
+    n: int = 200, services: int | list[ServiceSpec] = 2, *, days: int = 365, seed: int = 1, **kw: Any
+) -> PagerDutySimulator:
+    """What ``pd_sim(...)`` starts: ``n`` incidents over the last ``days``, on the wall clock."""
+    store = generate(
+        n,
+        services,
+        start=NOW - timedelta(days=days),
+        end=NOW - timedelta(minutes=5),
+        seed=seed,
+        freeze_clock=False,
+        **kw,
+    )
+    return PagerDutySimulator(store)
 
 
 @pytest.fixture
 def pd_sim() -> Iterator[SimFactory]:
-    started: list[PagerDutySimulator] = []
-
-    def start(
-        n: int = 200, services: int | list[ServiceSpec] = 2, *, days: int = 365, seed: int = 1, **kw: Any
-    ) -> PagerDutySimulator:
-        store = generate(
-            n,
-            services,
-            start=NOW - timedelta(days=days),
-            end=NOW - timedelta(minutes=5),
-            seed=seed,
-            freeze_clock=False,
-            **kw,
-        )
-        sim = PagerDutySimulator(store)
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
+    """PagerDuty simulators started on demand, all stopped at teardown."""
+    yield from start_on_demand(_simulator)
 
 
 def connect(ctx: AppContext, sim: PagerDutySimulator, name: str = "pd", token: str | None = None) -> int:
