@@ -38,7 +38,7 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class _Page:
-    records: list[bytes]  # each record's JSON text as received
+    records: tuple[bytes, ...]  # each record's JSON text as received
     url: str | None
 
     @property
@@ -48,6 +48,9 @@ class _Page:
 
 def _unchanged(data: bytes) -> bytes:
     return data
+
+
+SPLIT_BYTES = 64 * 1024 * 1024  # records per statement of a batch's pages, at most
 
 
 @functools.lru_cache(maxsize=64)
@@ -64,6 +67,22 @@ def _split_statement(table: Table) -> Any:
         "FROM json_each(:spans) j ORDER BY j.key",
         "now",
     )
+
+
+def _statement_runs(pages: list[_Page], limit: int = SPLIT_BYTES) -> Iterator[list[_Page]]:
+    """Consecutive pages holding at most `limit` bytes of records together (a page larger than
+    that alone): one BLOB per statement stays far below SQLite's length limit (1 GB)."""
+    run: list[_Page] = []
+    size = 0
+    for page in pages:
+        page_size = sum(map(len, page.records))
+        if run and size + page_size > limit:
+            yield run
+            run, size = [], 0
+        run.append(page)
+        size += page_size
+    if run:
+        yield run
 
 
 def _split_arguments(pages: list[_Page]) -> dict[str, Any]:
@@ -134,7 +153,7 @@ class RawWriter:
         if not self._split_pages:
             self._append([self._row(self._data(r), url, None) for r in records], len(records))
             return
-        self._append([_Page(records, url)], len(records))
+        self._append([_Page(tuple(records), url)], len(records))  # the caller may reuse its list
 
     def _append(self, entries: list[dict[str, Any] | _Page], records: int) -> None:
         with self._handoff:
@@ -175,12 +194,13 @@ class RawWriter:
             for is_page, run in itertools.groupby(entries, key=lambda e: isinstance(e, _Page)):
                 batch = list(run)
                 if is_page:
-                    pages: list[_Page] = batch  # type: ignore[assignment]
-                    s.execute(
-                        _split_statement(self.table),
-                        {"params": self.params, "now": utcnow(), **_split_arguments(pages)},
-                    )
-                    self.count += sum(p.count for p in pages)
+                    now = utcnow()
+                    for pages in _statement_runs(batch):  # type: ignore[arg-type]
+                        s.execute(
+                            _split_statement(self.table),
+                            {"params": self.params, "now": now, **_split_arguments(pages)},
+                        )
+                        self.count += sum(p.count for p in pages)
                 else:
                     insert_rows(s, self.table, batch)  # type: ignore[arg-type]
                     self.count += len(batch)

@@ -6,9 +6,10 @@ import threading
 
 import orjson
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from core.collect import RawWriter, iter_raw, raw_params
+from core.collect.raw import _Page, _statement_runs
 from core.db import Database
 from plugins.pagerduty.models import RAW_INCIDENTS
 
@@ -53,6 +54,38 @@ def test_records_and_json_text_mix_in_order(db: Database) -> None:
         writer.add_json([b'{"n":2}', b'{"n":3}'])
         writer.add_many([{"n": 4}, '{"n":5}'])
     assert [orjson.loads(data)["n"] for data, _ in _stored(db)] == [1, 2, 3, 4, 5]
+
+
+def test_a_batch_of_pages_is_one_insert_keeping_each_page_url(db: Database) -> None:
+    """A batch's pages go in one statement (on SQLite one step under the write lock); an empty
+    page or one without a URL in the middle shifts nothing."""
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO _RAW_PAGERDUTY_INCIDENTS"):
+            inserts.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with RawWriter(db, RAW_INCIDENTS, PARAMS, batch_size=6, queued=1) as writer:
+            page = [b'{"n":1}', b'{"n":2}']
+            writer.add_json(page, url="/a")
+            page.clear()  # the writer keeps what it was given, not the caller's list
+            writer.add_json([], url="/empty")
+            writer.add_json([b'{"n":3}'], url=None)
+            writer.add_json([b'{"n":4}', b'{"n":5}', b'{"n":6}'], url="/b")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    stored = [(orjson.loads(data)["n"], url) for data, url in _stored(db)]
+    assert stored == [(1, "/a"), (2, "/a"), (3, None), (4, "/b"), (5, "/b"), (6, "/b")]
+    assert len(inserts) == 1  # MySQL/MariaDB: one executemany of the batch's rows
+
+
+def test_a_statement_takes_pages_up_to_a_size() -> None:
+    pages = [_Page((b"x" * 40, b"y" * 40), None), _Page((b"z" * 30,), None), _Page((b"w" * 200,), None)]
+    assert [len(run) for run in _statement_runs(pages, limit=110)] == [2, 1]
+    assert [len(run) for run in _statement_runs(pages, limit=100)] == [1, 1, 1]
+    assert list(_statement_runs([], limit=100)) == []
 
 
 def test_quotes_backslashes_and_non_ascii_come_back_as_the_same_text(db: Database) -> None:
