@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -164,6 +164,12 @@ def end_to_end(args: argparse.Namespace, db_url: str, url: str, sim_pid: int) ->
         ctx.close()
 
 
+def _median_or_none(values: Iterable[float | None]) -> float | None:
+    """The median CPU reading, None where /proc gave none."""
+    known = list(values)
+    return None if any(v is None for v in known) else round(median(known), 2)  # type: ignore[type-var]
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--incidents", type=int, default=100_000)
@@ -178,6 +184,8 @@ def main() -> None:
         help="end-to-end runs, each followed by its floor; figures are medians (SQLite only)",
     )
     args = p.parse_args()
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
     if args.db_url and args.repeat > 1:
         p.error("--repeat needs a fresh SQLite file per run: leave out --db-url")
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,16 +196,20 @@ def main() -> None:
             for n in range(args.repeat):
                 # a machine shared with others drifts: each run is paired with a floor taken
                 # right after it, and the ratio is the median of the pairs' ratios
-                run = end_to_end(args, args.db_url or f"sqlite:///{work / f'bench-{n}.db'}", url, proc.pid)
+                file = work / f"bench-{n}.db"
+                run = end_to_end(args, args.db_url or f"sqlite:///{file}", url, proc.pid)
                 floor_cpu = cpu_since(proc.pid)
                 run["floor"] = floor_fetch(url, run["pages"], 8)
                 run["floor_cpu"], run["floor_simulator_cpu"] = floor_cpu()
                 runs.append(run)
+                for path in work.glob(f"{file.name}*"):  # the next run's disk (or tmpfs memory)
+                    path.unlink()
+            # over every run and floor (a floor holds one page per thread at a time)
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             last = runs[-1]
             figures = {
                 "incidents": args.incidents,
-                "issues": last["issues"],
+                "issues": min(r["issues"] for r in runs),  # every run must store them all
                 "services": last["services"],
                 "db": last["db"],
                 "end_to_end_s": round(median(r["seconds"] for r in runs), 2),
@@ -209,13 +221,19 @@ def main() -> None:
                 "end_to_end_cpu_s": round(median(r["cpu"] for r in runs), 2),
                 "floor_cpu_s": round(median(r["floor_cpu"] for r in runs), 2),
                 "simulator_cpu_s": {
-                    "end_to_end": last["simulator_cpu"],
-                    "floor": last["floor_simulator_cpu"],
+                    "end_to_end": _median_or_none(r["simulator_cpu"] for r in runs),
+                    "floor": _median_or_none(r["floor_simulator_cpu"] for r in runs),
                 },
             }
             if args.repeat > 1:
                 figures["runs"] = [
-                    {"end_to_end_s": round(r["seconds"], 2), "floor_s": round(r["floor"], 2)} for r in runs
+                    {
+                        "end_to_end_s": round(r["seconds"], 2),
+                        "floor_s": round(r["floor"], 2),
+                        "issues": r["issues"],
+                        "requests": r["requests"],
+                    }
+                    for r in runs
                 ]
             print(json.dumps(figures), flush=True)
         finally:
