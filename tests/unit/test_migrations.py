@@ -96,8 +96,8 @@ def _declared_indexes(table: Any, dialect: str) -> dict[str, list[str]]:
     return out
 
 
-def test_dora_indexes_match_migrations(db: Database) -> None:
-    """The DORA indexes the migrations create are the ones the models declare, and back."""
+def test_indexes_match_migrations(db: Database) -> None:
+    """The indexes the migrations create are the ones the models declare, and back."""
     insp = inspect(db.engine)
     for table in Base.metadata.sorted_tables:
         declared = _declared_indexes(table, db.dialect)
@@ -106,7 +106,7 @@ def test_dora_indexes_match_migrations(db: Database) -> None:
             assert migrated.get(name) == columns, (
                 f"{table.name}.{name}: declared {columns}, migrated {migrated.get(name)}"
             )
-        undeclared = {n for n in migrated if n.startswith("ix_dora_")} - set(declared)
+        undeclared = {n for n in migrated if n.startswith("ix_")} - set(declared)
         assert not undeclared, (
             f"{table.name}: {undeclared} created by a migration but not declared on the model"
         )
