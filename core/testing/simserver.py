@@ -27,7 +27,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any, ClassVar, Generic, Protocol, Self, TypedDict, TypeVar, Unpack, cast
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 FAULTS = ("drop", "malformed", "429", "500", "502", "503", "504")
@@ -372,13 +372,6 @@ class SimulatorBase(ABC):
             return len(self._server.connections)
 
 
-class Where(TypedDict, total=False):
-    """Where a simulator listens (``SimulatorBase``'s keywords), for constructors that add their own."""
-
-    host: str
-    port: int
-
-
 StoreT = TypeVar("StoreT")
 ConfigT = TypeVar("ConfigT", bound=SimConfigBase)
 StatsT = TypeVar("StatsT", bound=RequestStats)
@@ -387,33 +380,20 @@ StatsT = TypeVar("StatsT", bound=RequestStats)
 class ApiSimulator(SimulatorBase, Generic[StoreT, ConfigT, StatsT]):
     """A plugin's simulator: its data store, runtime knobs and request stats, and one fault draw for all.
 
-    ``store`` and ``config`` default to the plugin's ``_default_store``/``_default_config``. Every request's
-    fault comes from the first matching rule, else from the rates with the RNG seeded from the config, so
-    a seed replays the same faults; ``_lock`` guards the RNG and the rules.
+    Every request's fault comes from the first matching rule, else from the rates with the RNG seeded
+    from the config, so a seed replays the same faults; ``_lock`` guards the RNG and the rules.
     """
 
     def __init__(
-        self, store: StoreT | None = None, config: ConfigT | None = None, **where: Unpack[Where]
+        self, store: StoreT, config: ConfigT, stats: StatsT, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        super().__init__(**where)
-        self.store: StoreT = self._default_store() if store is None else store
-        self.config: ConfigT = self._default_config() if config is None else config
-        self.stats: StatsT = self._new_stats()
+        super().__init__(host=host, port=port)
+        self.store = store
+        self.config = config
+        self.stats = stats
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
         self._windows = WindowCounter()  # the simulated rate-limit budgets
-
-    @abstractmethod
-    def _default_store(self) -> StoreT:
-        """The data served when the caller brings none."""
-
-    @abstractmethod
-    def _default_config(self) -> ConfigT:
-        """The knobs used when the caller brings none."""
-
-    @abstractmethod
-    def _new_stats(self) -> StatsT:
-        """Empty request stats."""
 
     def _pick_fault(self, path: str, query: Query) -> str | None:
         """This request's fault, if any: a targeted rule's first, else a random one."""
@@ -469,13 +449,6 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _stop)
 
 
-def start_in_foreground(sim: SimulatorBase) -> str:
-    """Bind, then let SIGTERM stop the simulator like Ctrl-C; returns the URL for the CLI's banner."""
-    url = sim.start()
-    stop_on_sigterm()
-    return url
-
-
 def write_ready_file(path: Path, info: dict[str, Any]) -> None:
     """Write ``info`` plus our pid as JSON, atomically (rename), so a poller never reads half a file."""
     tmp = path.with_suffix(".tmp")
@@ -484,7 +457,7 @@ def write_ready_file(path: Path, info: dict[str, Any]) -> None:
 
 
 def serve_in_foreground(sim: SimulatorBase, ready_file: Path | None, info: dict[str, Any]) -> int:
-    """Announce readiness (if asked), serve until SIGINT or SIGTERM (see start_in_foreground), exit 0."""
+    """Announce readiness (if asked), serve until SIGINT or SIGTERM (see stop_on_sigterm), exit 0."""
     if ready_file is not None:
         write_ready_file(ready_file, info)
     try:

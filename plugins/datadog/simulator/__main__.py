@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from core.testing.simserver import fault_knobs, serve_in_foreground, simulator_parser, start_in_foreground
+from core.testing.simserver import fault_knobs, serve_in_foreground, simulator_parser, stop_on_sigterm
 
 from .data import generate
 from .server import DatadogSimulator, SimConfig
@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit_per_period=args.rate_limit_per_period,
     )
     sim = DatadogSimulator(store, config, host=args.host, port=args.port)
-    url = start_in_foreground(sim)
+    url = sim.start()
+    stop_on_sigterm()  # after binding: SIGTERM then stops the server like Ctrl-C
     print(f"Datadog simulator listening on {url} (generated in {time.perf_counter() - t0:.2f}s)", flush=True)
     print(f"DD-API-KEY: {config.api_key}  DD-APPLICATION-KEY: {config.app_key}", flush=True)
     print(

@@ -156,14 +156,21 @@ class DatadogSimulator(ApiSimulator[Store, SimConfig, SimStats]):
     handler_class = _Handler
     thread_name = "dd-sim"
 
-    def _default_store(self) -> Store:
-        return Store()
-
-    def _default_config(self) -> SimConfig:
-        return SimConfig()
-
-    def _new_stats(self) -> SimStats:
-        return SimStats()
+    def __init__(
+        self,
+        store: Store | None = None,
+        config: SimConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(
+            Store() if store is None else store,
+            SimConfig() if config is None else config,
+            SimStats(),
+            host=host,
+            port=port,
+        )
 
     def add_rule(
         self, fault: str, path: str = "/api/v2/dora/*", times: int | None = None, skip: int = 0

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.testing.simserver import fault_knobs, serve_in_foreground, simulator_parser, start_in_foreground
+from core.testing.simserver import fault_knobs, serve_in_foreground, simulator_parser, stop_on_sigterm
 
 from .data import DEFAULT_CACHE_LIMIT, generate
 from .server import PagerDutySimulator, SimConfig
@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.fault_seed,
     )
     sim = PagerDutySimulator(store, config, host=args.host, port=args.port)
-    url = start_in_foreground(sim)
+    url = sim.start()
+    stop_on_sigterm()  # after binding: SIGTERM then stops the server like Ctrl-C
     print(f"PagerDuty simulator listening on {url}", flush=True)
     print(f"token: {config.token}  (Authorization: Token token={config.token})", flush=True)
     print(f"generated {len(store)} incidents in {gen_s:.2f}s; services:", flush=True)

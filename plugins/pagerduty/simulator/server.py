@@ -25,7 +25,7 @@ import traceback
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
-from typing import Any, Unpack
+from typing import Any
 
 from core.testing.simserver import (
     ApiSimulator,
@@ -36,7 +36,6 @@ from core.testing.simserver import (
     RequestStats,
     SimConfigBase,
     SimHandler,
-    Where,
     malformed,
     rate_knob,
 )
@@ -226,21 +225,18 @@ class PagerDutySimulator(ApiSimulator[Store, SimConfig, SimStats]):
         store: Store | None = None,
         config: SimConfig | None = None,
         *,
+        host: str = "127.0.0.1",
+        port: int = 0,
         log_size: int = 2000,
-        **where: Unpack[Where],
     ) -> None:
-        self._log_size = log_size
-        super().__init__(store, config, **where)
+        super().__init__(
+            generate(1000, 5, seed=0) if store is None else store,
+            SimConfig() if config is None else config,
+            SimStats(log_size),
+            host=host,
+            port=port,
+        )
         self._rng_seed = self.config.seed
-
-    def _default_store(self) -> Store:
-        return generate(1000, 5, seed=0)
-
-    def _default_config(self) -> SimConfig:
-        return SimConfig()
-
-    def _new_stats(self) -> SimStats:
-        return SimStats(self._log_size)
 
     @property
     def headers(self) -> dict[str, str]:
