@@ -48,11 +48,11 @@ KEY_BATCH = 200
 NO_COMMIT = ""  # DevLake's placeholder: a deployment sent without git still gets its one commit row
 
 
-ORIGIN = ("_raw_data_params", "_raw_data_table", "_raw_data_id")
+ORIGIN = ("_raw_data_params", "_raw_data_table", "_raw_data_id")  # the keys of _origin
 
 
 def _origin(params: str, table: str, raw_id: int | None) -> dict[str, Any]:
-    return dict(zip(ORIGIN, (params, table, raw_id), strict=True))
+    return {"_raw_data_params": params, "_raw_data_table": table, "_raw_data_id": raw_id}
 
 
 def convert_scope(ctx: TaskContext) -> None:
@@ -97,7 +97,8 @@ def _convert_changed(ctx: TaskContext, model: Any, entity: str, write: Callable[
 def _incident(
     iid: str, created: datetime | None, resolved: datetime | None, origin: dict[str, Any], **fields: Any
 ) -> dict[str, Any]:
-    """An `issues` row of type INCIDENT: DONE once resolved, its lead time creation → resolution."""
+    """An `issues` row of type INCIDENT: DONE once resolved, its lead time creation → resolution;
+    `fields` are its other columns (the ones set here are not theirs to set)."""
     return {
         "id": iid,
         "type": "INCIDENT",
