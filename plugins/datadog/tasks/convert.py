@@ -78,9 +78,8 @@ def _convert_changed(ctx: TaskContext, model: Any, entity: str, write: Callable[
     """Hand `write` each batch of the scope's tool rows extracted since the last conversion (by
     raw id); the watermark moves once every batch is written."""
     high_water = 0 if ctx.full_sync else state_of(ctx).raw_id(entity)
-    columns = [
-        getattr(model, a.key) for a in sa_inspect(model).column_attrs
-    ]  # rows, not ORM objects: 3x faster
+    # rows, not ORM objects: 3x faster
+    columns = [getattr(model, a.key) for a in sa_inspect(model).column_attrs]
     stmt = select(*columns).where(
         model.connection_id == ctx.connection_id,
         model.scope_id == scope_of(ctx).id,

@@ -92,19 +92,16 @@ class FaultRule(FaultRuleBase):
     fired: int = 0
 
     def take(self, path: str, query: Query) -> bool:
-        """``matches``, counted as fired."""
-        if not self.matches(path, query):
+        """Path glob plus every param value present among the request's values for that key, while
+        ``times`` allows; counted as fired."""
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if not fnmatch.fnmatchcase(path, self.path) or not all(
+            v in query.get(k, ()) for k, v in self.params.items()
+        ):
             return False
         self.fired += 1
         return True
-
-    def matches(self, path: str, query: dict[str, list[str]]) -> bool:
-        """Path glob plus every param value present among the request's values for that key."""
-        if self.times is not None and self.fired >= self.times:
-            return False
-        if not fnmatch.fnmatchcase(path, self.path):
-            return False
-        return all(v in query.get(k, ()) for k, v in self.params.items())
 
 
 @dataclass
