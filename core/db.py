@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
+import sqlite3
 import sys
 import threading
 import time
@@ -78,7 +79,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         sqlite_without_memory_statistics()
-        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
+        # SQLite has one writer at a time; a waiting connection polls in sleeps of up to 100 ms.
+        # This process's threads queue on a semaphore instead and start the moment the writer
+        # before them finishes (held from BEGIN to the end of COMMIT/ROLLBACK, like SQLite's
+        # own lock; other processes still meet SQLite's lock, and after 60 s we fall back to it).
+        writer = threading.Semaphore(1)
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": 60, "factory": _WriterConnection},
+            **kwargs,
+        )
         file = sqlite_file(parsed)
         # URI file names (file:…) keep SQLite's own checkpoints
         checkpointer = WalCheckpointer(file, engine) if file and not file.startswith("file:") else None
@@ -91,6 +101,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # Let SQLAlchemy's "begin" event below issue BEGIN IMMEDIATE: deferred
             # transactions that later write can deadlock each other under concurrency.
             dbapi_conn.isolation_level = None
+            dbapi_conn.writer = writer
             cur = dbapi_conn.cursor()
             # 64 KB pages (a new database only; an existing one keeps its size): raw tables hold
             # records of a few KB, and bulk writes and scans touch far fewer pages
@@ -106,41 +117,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()
 
-        # SQLite has one writer at a time; a waiting connection polls in sleeps of up to 100 ms.
-        # This process's threads queue on a semaphore instead and start the moment the writer
-        # before them finishes (held from BEGIN to COMMIT/ROLLBACK, like SQLite's own lock;
-        # other processes still meet SQLite's lock, and after 60 s we fall back to it).
-        writer = threading.Semaphore(1)
-
-        def _release(info: dict[Any, Any]) -> None:
-            if info.pop("writer", False):
-                writer.release()
-
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            info = conn.connection.info
-            if not info.get("writer"):
-                info["writer"] = writer.acquire(timeout=60)
+            dbapi_conn = conn.connection.driver_connection
+            dbapi_conn.acquire_writer()
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
-                _release(info)
+                dbapi_conn.release_writer()
                 raise
 
-        @event.listens_for(engine, "commit")
-        @event.listens_for(engine, "rollback")
-        def _sqlite_end(conn: Any) -> None:
-            _release(conn.connection.info)
-
-        @event.listens_for(engine.pool, "reset")
-        def _sqlite_reset(dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
-            if connection_record is not None:
-                _release(connection_record.info)
-
-        @event.listens_for(engine.pool, "checkin")
-        def _sqlite_checkin(dbapi_connection: Any, connection_record: Any) -> None:
-            if connection_record is not None:
-                _release(connection_record.info)
+        @event.listens_for(engine.pool, "checkin")  # after the pool's reset (a rollback) ran
+        def _sqlite_checkin(dbapi_connection: Any, _record: Any) -> None:
+            if dbapi_connection is not None:
+                dbapi_connection.release_writer()
 
         return engine
     if backend in ("mysql", "mariadb"):
@@ -154,6 +144,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             kwargs.setdefault("max_overflow", 20)
         return create_engine(parsed, isolation_level="READ COMMITTED", **kwargs)
     raise DatabaseUnavailable(f"unsupported database backend {backend!r}")
+
+
+class _WriterConnection(sqlite3.Connection):
+    """A SQLite connection that holds its engine's writer semaphore from BEGIN IMMEDIATE until
+    its COMMIT or ROLLBACK has run. (SQLAlchemy's commit event fires before the COMMIT: a writer
+    released there met SQLite's lock still held by the COMMIT writing its pages to the log, and
+    slept in SQLite's busy handler, 1 ms, then 2, then 5, …, while the lock sat free.)"""
+
+    writer: threading.Semaphore | None = None
+    _holds = False
+
+    def acquire_writer(self) -> None:
+        if not self._holds and self.writer is not None:
+            self._holds = self.writer.acquire(timeout=60)
+
+    def release_writer(self) -> None:
+        if self._holds and self.writer is not None:
+            self._holds = False
+            self.writer.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writer()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writer()
 
 
 _CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()

@@ -108,3 +108,34 @@ def test_memory_databases_have_no_checkpoint_thread() -> None:
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     db.dispose()
+
+
+def test_the_writer_semaphore_is_held_until_commit_and_rollback_have_run(tmp_path: Path) -> None:
+    """The next writer of this process starts only once COMMIT (or ROLLBACK) has run: released
+    before it, the next BEGIN IMMEDIATE met SQLite's lock and slept in its busy handler."""
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    seen: list[tuple[str, bool]] = []
+    with db.engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        writer = driver.writer
+
+        def trace(statement: str) -> None:
+            if statement in ("COMMIT", "ROLLBACK"):
+                free = writer.acquire(blocking=False)
+                if free:
+                    writer.release()
+                seen.append((statement, free))
+
+        driver.set_trace_callback(trace)
+        for end in (conn.commit, conn.rollback):
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")  # begins: BEGIN IMMEDIATE
+            end()
+            assert writer.acquire(blocking=False)  # released once it has run
+            writer.release()
+        driver.set_trace_callback(None)
+    assert seen == [("COMMIT", False), ("ROLLBACK", False)]
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 1
+    db.dispose()
