@@ -55,9 +55,11 @@ class SqlDialect:
         expressions; `fields` maps columns to (JSON path, kind): kind "value" is the scalar at the
         path (NULL when absent or null), "json" the JSON text of an object or list, "type" the
         lower-case JSON type name there ("integer", "text"/"string", "object", …), "timestamp"
-        the scalar as `iso_timestamp` stores it. SQLite parses each document once (one
-        multi-path json_extract), not once per field; the table is filled outside the write
-        lock (fill_temporary), so converting there keeps that work off the lock too.
+        the scalar as `iso_timestamp` stores it. SQLite parses each document once: its JSON
+        functions keep a row's parsed document for the next call on the same text, so one
+        call per field costs less than one multi-path call whose array must be parsed again
+        (measured: 0.19 s against 0.25 s per 30,000 PagerDuty incidents). The table is filled
+        outside the write lock (fill_temporary), so converting there keeps that work off the lock too.
         """
         kept = ", ".join(f"{expr} AS {col}" for col, expr in keep.items())
         if self.mysql:
@@ -72,27 +74,21 @@ class SqlDialect:
 
             cols = ", ".join(f"{field(path, kind)} AS {col}" for col, (path, kind) in fields.items())
             return [self.drop_temp(name), f"CREATE TEMPORARY TABLE {name} AS SELECT {kept}, {cols} {source}"]
-        paths = ", ".join(f"'{path}'" for path, _ in fields.values())
-
-        elements = ", ".join(
-            (f"json_type(x.j, '$[{i}]')" if kind == "type" else f"json_extract(x.j, '$[{i}]')") + f" AS {col}"
-            for i, (col, (_, kind)) in enumerate(fields.items())
+        extracted = ", ".join(
+            f"{'json_type' if kind == 'type' else 'json_extract'}({doc}, '{path}') AS {col}"
+            for col, (path, kind) in fields.items()
         )
         # converted from the materialized values: an expression naming its value several
         # times would otherwise extract it again each time
         cols = ", ".join(
-            (self.iso_timestamp(f"y.{col}") if kind == "timestamp" else f"y.{col}") + f" AS {col}"
+            (self.iso_timestamp(f"x.{col}") if kind == "timestamp" else f"x.{col}") + f" AS {col}"
             for col, (_, kind) in fields.items()
         )
-
-        def passed(alias: str) -> str:
-            return ", ".join(f"{alias}.{col}" for col in keep)
-
+        passed = ", ".join(f"x.{col}" for col in keep)
         return [
             self.drop_temp(name),
-            f"CREATE TEMP TABLE {name} AS WITH x AS MATERIALIZED (SELECT {kept}, json_extract({doc}, {paths}) AS j "
-            f"{source}), y AS MATERIALIZED (SELECT {passed('x')}, {elements} FROM x) "
-            f"SELECT {passed('y')}, {cols} FROM y",
+            f"CREATE TEMP TABLE {name} AS WITH x AS MATERIALIZED (SELECT {kept}, {extracted} {source}) "
+            f"SELECT {passed}, {cols} FROM x",
         ]
 
     def drop_temp(self, name: str) -> str:
