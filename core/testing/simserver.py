@@ -109,6 +109,33 @@ class SimConfigBase:
     seed: int
     rules: list[Any]  # the plugin's FaultRuleBase subclass
 
+    rule_class: ClassVar[type[FaultRuleBase]]  # the plugin's rule, for "rules" and "add_rules"
+    rate_knobs: ClassVar[Collection[str]] = ()  # the plugin's probabilities, each within [0, 1]
+
+    def update(self, values: Mapping[str, Any]) -> None:
+        """Apply a partial update (a /_sim/faults body), all or nothing: every value is checked before
+        any is applied, so a bad one leaves the config as it was; "add_rules" appends to the rules."""
+        self.check_keys(values, also=("add_rules",))
+        staged = {key: self.parse_knob(key, value) for key, value in values.items()}
+        for key, value in staged.items():
+            if key == "add_rules":
+                self.rules = [*self.rules, *value]
+            else:
+                setattr(self, key, value)
+
+    def parse_knob(self, key: str, value: Any) -> Any:
+        """One value of an update, checked and converted (ValueError/TypeError if it is bad); a
+        plugin converts its own knobs and passes the rest here. Names without a rule stay as given."""
+        if key in ("rules", "add_rules"):
+            return self.rule_class.parse_all(value)
+        if key in self.rate_knobs:
+            return rate_knob(key, value)
+        if key == "latency_ms":
+            return max(0.0, float(value))
+        if key in ("seed", "ratelimit_reset"):
+            return int(value)
+        return value
+
     def check_keys(self, values: Mapping[str, Any], also: Collection[str] = ()) -> None:
         """Reject unknown keys of an update: a misspelt knob silently ignored would fake a passing test."""
         unknown = set(values) - {f.name for f in fields(cast(Any, self))} - set(also)
@@ -393,6 +420,7 @@ class ApiSimulator(SimulatorBase, Generic[StoreT, ConfigT, StatsT]):
         self.stats = stats
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
+        self._rng_seed = self.config.seed
         self._windows = WindowCounter()  # the simulated rate-limit budgets
 
     def _pick_fault(self, path: str, query: Query) -> str | None:
@@ -404,7 +432,11 @@ class ApiSimulator(SimulatorBase, Generic[StoreT, ConfigT, StatsT]):
             return self._random_fault()
 
     def _random_fault(self) -> str | None:
-        """A fault drawn from the configured rates (called under ``_lock``)."""
+        """A fault drawn from the configured rates (called under ``_lock``); an update that changed the
+        seed reseeds first, so the new seed replays its faults from the start."""
+        if self.config.seed != self._rng_seed:
+            self._rng = random.Random(self.config.seed)
+            self._rng_seed = self.config.seed
         return draw_fault(self._rng, self.config)
 
     def _delay(self) -> None:

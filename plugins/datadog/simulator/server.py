@@ -21,10 +21,11 @@ import base64
 import fnmatch
 import json
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from core.testing.simserver import (
     ApiSimulator,
@@ -36,7 +37,6 @@ from core.testing.simserver import (
     SimConfigBase,
     SimHandler,
     malformed,
-    rate_knob,
 )
 
 from .data import MS_NS, NS, PostedEvent, Store, compile_query, to_ns
@@ -106,15 +106,17 @@ class SimConfig(SimConfigBase):
     seed: int = 0
     rules: list[FaultRule] = field(default_factory=list)
 
-    def update(self, values: dict[str, Any]) -> None:
-        """Partial update (the PUT /_sim/faults body); unknown keys are rejected."""
-        self.check_keys(values)
-        for key, value in values.items():
-            if key == "rules":
-                value = FaultRule.parse_all(value)
-            elif key in _RATE_KNOBS:
-                value = rate_knob(key, value)
-            setattr(self, key, value)
+    rule_class: ClassVar[type[FaultRule]] = FaultRule
+    rate_knobs: ClassVar[Collection[str]] = _RATE_KNOBS
+
+    def parse_knob(self, key: str, value: Any) -> Any:
+        if key == "rate_limit_per_period":
+            return None if value is None else int(value)
+        if key == "rate_limit_period":
+            return max(1, int(value))
+        if key in ("api_key", "app_key"):
+            return str(value)
+        return super().parse_knob(key, value)
 
     def clear_faults(self) -> None:
         """Also lift the enforced rate-limit budget."""
@@ -430,7 +432,8 @@ class DatadogSimulator(ApiSimulator[Store, SimConfig, SimStats]):
                 return 200, self.stats.snapshot()
             if path == "/_sim/faults":
                 if method in ("PUT", "POST"):
-                    self.config.update(_body(raw) or {})
+                    with self._lock:
+                        self.config.update(_body(raw) or {})
                 return 200, asdict(self.config)
             if path == "/_sim/posted":
                 return 200, {"events": self.store.received()}

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import random
 import re
 import time
 import traceback
 from collections import Counter, deque
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from core.testing.simserver import (
     ApiSimulator,
@@ -37,7 +37,6 @@ from core.testing.simserver import (
     SimConfigBase,
     SimHandler,
     malformed,
-    rate_knob,
 )
 
 from .data import STATUSES, Store, add_months, fmt_ts, generate, parse_iso
@@ -121,32 +120,19 @@ class SimConfig(SimConfigBase):
     seed: int = 0
     rules: list[FaultRule] = field(default_factory=list)
 
-    def update(self, values: dict[str, Any]) -> None:
-        """Apply a partial update (the /_sim/faults body); unknown keys are rejected, not ignored."""
-        self.check_keys(values, also=("add_rules",))
-        staged: dict[str, Any] = {}
-        for key, value in values.items():  # validate everything before applying anything
-            if key in ("rules", "add_rules"):
-                staged[key] = FaultRule.parse_all(value)
-            elif key in _RATE_KNOBS:
-                staged[key] = rate_knob(key, value)
-            elif key == "latency_ms":
-                staged[key] = max(0.0, float(value))
-            elif key in ("seed", "ratelimit_reset"):
-                staged[key] = int(value)
-            elif key == "rate_limit_per_minute":
-                staged[key] = None if value is None else int(value)
-            elif key == "rate_limit_headers":
-                if not isinstance(value, bool):
-                    raise ValueError("rate_limit_headers must be a boolean")
-                staged[key] = value
-            else:  # token
-                staged[key] = str(value)
-        for key, value in staged.items():
-            if key == "add_rules":
-                self.rules = [*self.rules, *value]
-            else:
-                setattr(self, key, value)
+    rule_class: ClassVar[type[FaultRule]] = FaultRule
+    rate_knobs: ClassVar[Collection[str]] = _RATE_KNOBS
+
+    def parse_knob(self, key: str, value: Any) -> Any:
+        if key == "rate_limit_per_minute":
+            return None if value is None else int(value)
+        if key == "rate_limit_headers":
+            if not isinstance(value, bool):
+                raise ValueError("rate_limit_headers must be a boolean")
+            return value
+        if key == "token":
+            return str(value)
+        return super().parse_knob(key, value)
 
     def clear_faults(self) -> None:
         """Back to a healthy server, keeping the token and seed: also lift the enforced per-minute budget."""
@@ -233,7 +219,6 @@ class PagerDutySimulator(ApiSimulator[Store, SimConfig, SimStats]):
             host=host,
             port=port,
         )
-        self._rng_seed = self.config.seed
 
     @property
     def headers(self) -> dict[str, str]:
@@ -254,13 +239,6 @@ class PagerDutySimulator(ApiSimulator[Store, SimConfig, SimStats]):
         with self._lock:
             self.config.rules.append(rule)
         return rule
-
-    def _random_fault(self) -> str | None:
-        """Reseed first when /_sim/faults changed the seed, so the new seed replays from its start."""
-        if self.config.seed != self._rng_seed:
-            self._rng = random.Random(self.config.seed)
-            self._rng_seed = self.config.seed
-        return super()._random_fault()
 
     def _html_error(self) -> bool:
         with self._lock:
