@@ -6,7 +6,8 @@ it. A simulator subclasses ``ApiSimulator`` (over ``SimulatorBase``: lifecycle, 
 the store, config, stats and the fault draw) and implements ``handle``; its config and fault rules extend
 ``SimConfigBase`` and ``FaultRuleBase``; its handler subclasses ``SimHandler`` to name itself
 (``server_version``) and its default content type. The CLI helpers give every
-``python -m plugins.<name>.simulator`` the same common flags, ready-file and signal handling.
+``python -m plugins.<name>.simulator`` the same common flags, ready-file and signal handling, and
+``start_simulator_process`` runs one in a process of its own (benchmarks) and waits until it is ready.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import os
 import random
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -486,6 +489,28 @@ def write_ready_file(path: Path, info: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({**info, "pid": os.getpid()}))
     tmp.replace(path)
+
+
+def start_simulator_process(
+    plugin: str, args: Sequence[str], ready_file: Path, *, timeout: float = 120.0, **popen: Any
+) -> tuple[subprocess.Popen[Any], dict[str, Any]]:
+    """``python -m plugins.<plugin>.simulator`` with ``args`` in a process of its own (``popen``: the
+    Popen options, e.g. its output and working directory); returns once it has written ``ready_file``:
+    the process and what it wrote there (its URL, token, pid). RuntimeError, with the process's error
+    output when it is a pipe, if it exits or ``timeout`` passes first (the process is then stopped)."""
+    cmd = [sys.executable, "-m", f"plugins.{plugin}.simulator", *args, "--ready-file", str(ready_file)]
+    proc = subprocess.Popen(cmd, **popen)
+    deadline = time.monotonic() + timeout
+    while not ready_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _, err = proc.communicate()
+            if isinstance(err, bytes):
+                err = err.decode(errors="replace")
+            reason = f": {err.strip().splitlines()[-1]}" if err and err.strip() else ""
+            raise RuntimeError(f"the {plugin} simulator did not start{reason}")
+        time.sleep(0.05)
+    return proc, json.loads(ready_file.read_text())
 
 
 def serve_in_foreground(sim: SimulatorBase, ready_file: Path | None, info: dict[str, Any]) -> int:

@@ -16,7 +16,6 @@ import json
 import os
 import resource
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,19 +33,16 @@ from core.context import AppContext
 from core.http.pages import decode_record_page
 from core.migrate import upgrade
 from core.pipeline.task import execute_task
+from core.testing.simserver import start_simulator_process
 from plugins.pagerduty import api
 
 
 def start_simulator(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    ready = workdir / "sim.json"
     heavy = 30.0
     light = (100.0 - heavy) / max(1, args.services - 1)
     weights = ",".join([str(heavy)] + [f"{light:.4f}"] * (args.services - 1))
     now = datetime.now(UTC).replace(microsecond=0)
-    cmd = [
-        sys.executable,
-        "-m",
-        "plugins.pagerduty.simulator",
+    sim_args = [
         "--port",
         "0",
         "--incidents",
@@ -62,19 +58,14 @@ def start_simulator(args: argparse.Namespace, workdir: Path) -> tuple[subprocess
         "--end",
         (now - timedelta(minutes=1)).isoformat(),
         "--live-clock",
-        "--ready-file",
-        str(ready),
         "--cache-limit",
         str(args.incidents + 1000),
         "--warm",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("simulator did not start")
-        time.sleep(0.05)
-    return proc, json.loads(ready.read_text())["url"]
+    proc, info = start_simulator_process(
+        "pagerduty", sim_args, workdir / "sim.json", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return proc, info["url"]
 
 
 def cpu_seconds(pid: int) -> float | None:

@@ -23,6 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.testing.simserver import start_simulator_process
+
 pytestmark = pytest.mark.benchmark
 
 
@@ -66,20 +68,15 @@ def test_datadog_100k_failures_on_mariadb() -> None:
 
 
 def _start_simulator(failures: int, workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    ready = workdir / "sim.json"
     now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
-    cmd = [
-        sys.executable, "-m", "plugins.datadog.simulator", "--port", "0", "--failures", str(failures),
-        "--deployments", "0", "--monitors", "0", "--start", (now - timedelta(days=365)).isoformat(),
-        "--end", (now - timedelta(minutes=1)).isoformat(), "--latency-ms", "2", "--ready-file", str(ready),
+    args = [
+        "--port", "0", "--failures", str(failures), "--deployments", "0", "--monitors", "0",
+        "--start", (now - timedelta(days=365)).isoformat(), "--end", (now - timedelta(minutes=1)).isoformat(),
+        "--latency-ms", "2",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("simulator did not start")
-        time.sleep(0.05)
-    return proc, json.loads(ready.read_text())
+    return start_simulator_process(
+        "datadog", args, workdir / "sim.json", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def main() -> None:
@@ -107,7 +104,9 @@ def main() -> None:
             started = time.perf_counter()
             execute_task(ctx, "datadog", options, subtasks=["collectFailures"])
             collect_s = time.perf_counter() - started
-            execute_task(ctx, "datadog", options, subtasks=["extractFailures", "convertScope", "convertFailures"])
+            execute_task(
+                ctx, "datadog", options, subtasks=["extractFailures", "convertScope", "convertFailures"]
+            )
             end_to_end = time.perf_counter() - started
             stats = httpx.get(f"{sim['url']}/_sim/stats").json()
             with ctx.db.engine.connect() as conn:

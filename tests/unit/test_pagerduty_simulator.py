@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core.testing.simserver import start_simulator_process
 from plugins.pagerduty.simulator import FaultRule, PagerDutySimulator, ServiceSpec, SimConfig, Store, generate
 from plugins.pagerduty.simulator.data import add_months, fmt_ts, parse_iso
 
@@ -373,18 +373,18 @@ def test_generate_100k_incidents_quickly() -> None:
     )
     assert total > 2000 and len(page) == 100 and all(i.service is big for i in page)
 
-    # the log index: built lazily on first use, from ints, quickly; pages cost the same at any offset
+    # the log index: built lazily on first use, from ints; figures printed (benchmarks time things)
     t0 = time.perf_counter()
     count = store.log_entry_count()
     built = time.perf_counter() - t0
     print(f"log index of {count:,} entries built in {built:.2f}s")
-    assert 250_000 < count < 320_000 and built < 1.0
+    assert 250_000 < count < 320_000
     hour = (parse_iso("2024-06-01T00:00:00Z"), parse_iso("2024-06-01T01:00:00Z"))
     t0 = time.perf_counter()
     for _ in range(100):
         entries, total = store.log_entries(since=hour[0], until=hour[1], limit=100)
         far, _ = store.log_entries(since=parse_iso("2024-06-01"), until=parse_iso("2024-07-01"), offset=9900)
-    assert time.perf_counter() - t0 < 1.0
+    print(f"200 log-entry pages (offset 0 and 9,900) in {time.perf_counter() - t0:.2f}s")
     assert 0 < total < 100 and len(entries) == total and len(far) == 25
     number = next(i for i in incidents if i.status == "triggered").number
     store.update_status(number, "acknowledged", at=END)
@@ -882,22 +882,18 @@ def test_add_months_clamps_month_ends() -> None:
 
 
 def test_cli_runs_out_of_process(tmp_path: Path) -> None:
-    ready = tmp_path / "ready.json"
-    cmd = [sys.executable, "-m", "plugins.pagerduty.simulator", "--port", "0", "--incidents", "200"]
-    proc = subprocess.Popen(
-        [*cmd, "--services", "2", "--seed", "1", "--ready-file", str(ready)],
+    args = ["--port", "0", "--incidents", "200", "--services", "2", "--seed", "1"]
+    proc, info = start_simulator_process(
+        "pagerduty",
+        args,
+        tmp_path / "ready.json",
+        timeout=15,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     try:
-        deadline = time.monotonic() + 15
-        while not ready.exists():
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        info = json.loads(ready.read_text())
         assert info["token"] == TOKEN
         body = httpx.get(
             f"{info['url']}/incidents", headers=HEADERS, params={"date_range": "all", "total": "true"}
@@ -908,3 +904,15 @@ def test_cli_runs_out_of_process(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert "listening on http://127.0.0.1:" in out and "token: sim-token" in out
+
+
+def test_a_simulator_process_that_cannot_start_says_why(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"pagerduty simulator did not start: .*--port: invalid int value"):
+        start_simulator_process(
+            "pagerduty",
+            ["--port", "eighty"],
+            tmp_path / "ready.json",
+            timeout=15,
+            stderr=subprocess.PIPE,
+            cwd=Path(__file__).resolve().parents[2],
+        )
