@@ -148,9 +148,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 class _WriterConnection(sqlite3.Connection):
     """A SQLite connection that holds its engine's writer semaphore from BEGIN IMMEDIATE until
-    its COMMIT or ROLLBACK has run. (SQLAlchemy's commit event fires before the COMMIT: a writer
-    released there met SQLite's lock still held by the COMMIT writing its pages to the log, and
-    slept in SQLite's busy handler, 1 ms, then 2, then 5, …, while the lock sat free.)"""
+    its COMMIT or ROLLBACK has run, or it is closed (the pool closes an invalidated connection
+    without a rollback). (SQLAlchemy's commit event fires before the COMMIT: a writer released
+    there met SQLite's lock still held by the COMMIT writing its pages to the log, and slept in
+    SQLite's busy handler, 1 ms, then 2, then 5, …, while the lock sat free.) A COMMIT that
+    fails releases it too; the next writer then waits in SQLite's busy handler until the
+    rollback that follows ends the transaction."""
 
     writer: threading.Semaphore | None = None
     _holds = False
@@ -160,9 +163,15 @@ class _WriterConnection(sqlite3.Connection):
             self._holds = self.writer.acquire(timeout=60)
 
     def release_writer(self) -> None:
-        if self._holds and self.writer is not None:
+        if self._holds:
             self._holds = False
-            self.writer.release()
+            self.writer.release()  # type: ignore[union-attr]  # held: it was acquired
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_writer()
 
     def commit(self) -> None:
         try:

@@ -54,7 +54,8 @@ class SqlDialect:
         `source` is "FROM … WHERE …" naming the JSON column `doc`; `keep` maps columns to plain
         expressions; `fields` maps columns to (JSON path, kind): kind "value" is the scalar at the
         path (NULL when absent or null), "json" the JSON text of an object or list, "type" the
-        lower-case JSON type name there ("integer", "text"/"string", "object", …), "timestamp"
+        lower-case JSON type name there ("integer", "text"/"string", "object", …; NULL when the
+        path is absent, "null" for a JSON null), "timestamp"
         the scalar as `iso_timestamp` stores it.
 
         The values are extracted first and converted from the stored values: a conversion naming

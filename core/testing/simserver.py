@@ -128,7 +128,7 @@ class SimConfigBase:
 
     def parse_knob(self, key: str, value: Any) -> Any:
         """One value of an update, checked and converted (ValueError/TypeError if it is bad); a
-        plugin converts its own knobs and passes the rest here. Names without a rule stay as given."""
+        plugin converts its own knobs and passes the rest here."""
         if key in ("rules", "add_rules"):
             return self.rule_class.parse_all(value)
         if key in self.rate_knobs:
@@ -137,7 +137,8 @@ class SimConfigBase:
             return max(0.0, float(value))
         if key in ("seed", "ratelimit_reset"):
             return int(value)
-        return value
+        # a field without a rule here or in the plugin would be stored as sent (text for a number)
+        raise ValueError(f"{key} cannot be set through /_sim/faults")
 
     def check_keys(self, values: Mapping[str, Any], also: Collection[str] = ()) -> None:
         """Reject unknown keys of an update: a misspelt knob silently ignored would fake a passing test."""
@@ -427,19 +428,20 @@ class ApiSimulator(SimulatorBase, Generic[StoreT, ConfigT, StatsT]):
         self._windows = WindowCounter()  # the simulated rate-limit budgets
 
     def _pick_fault(self, path: str, query: Query) -> str | None:
-        """This request's fault, if any: a targeted rule's first, else a random one."""
+        """This request's fault, if any: a targeted rule's first, else a random one. An update that
+        changed the seed reseeds first, so every draw of the request (also a plugin's own, such as
+        an HTML error page) replays the new seed from its start."""
         with self._lock:
+            if self.config.seed != self._rng_seed:
+                self._rng = random.Random(self.config.seed)
+                self._rng_seed = self.config.seed
             for rule in self.config.rules:
                 if rule.take(path, query):
                     return rule.fault
             return self._random_fault()
 
     def _random_fault(self) -> str | None:
-        """A fault drawn from the configured rates (called under ``_lock``); an update that changed the
-        seed reseeds first, so the new seed replays its faults from the start."""
-        if self.config.seed != self._rng_seed:
-            self._rng = random.Random(self.config.seed)
-            self._rng_seed = self.config.seed
+        """A fault drawn from the configured rates (called under ``_lock``)."""
         return draw_fault(self._rng, self.config)
 
     def _delay(self) -> None:
@@ -495,8 +497,9 @@ def start_simulator_process(
     plugin: str, args: Sequence[str], ready_file: Path, *, timeout: float = 120.0, **popen: Any
 ) -> tuple[subprocess.Popen[Any], dict[str, Any]]:
     """``python -m plugins.<plugin>.simulator`` with ``args`` in a process of its own (``popen``: the
-    Popen options, e.g. its output and working directory); returns once it has written ``ready_file``:
-    the process and what it wrote there (its URL, token, pid). RuntimeError, with the process's error
+    Popen options, e.g. its output and working directory); returns once it has written ``ready_file``
+    (give a path that does not exist yet): the process and what it wrote there (its URL, credentials
+    and pid). RuntimeError, with the process's error
     output when it is a pipe, if it exits or ``timeout`` passes first (the process is then stopped)."""
     cmd = [sys.executable, "-m", f"plugins.{plugin}.simulator", *args, "--ready-file", str(ready_file)]
     proc = subprocess.Popen(cmd, **popen)

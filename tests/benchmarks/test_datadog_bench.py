@@ -104,9 +104,7 @@ def main() -> None:
             started = time.perf_counter()
             execute_task(ctx, "datadog", options, subtasks=["collectFailures"])
             collect_s = time.perf_counter() - started
-            execute_task(
-                ctx, "datadog", options, subtasks=["extractFailures", "convertScope", "convertFailures"]
-            )
+            execute_task(ctx, "datadog", options, subtasks=["extractFailures", "convertScope", "convertFailures"])
             end_to_end = time.perf_counter() - started
             stats = httpx.get(f"{sim['url']}/_sim/stats").json()
             with ctx.db.engine.connect() as conn:

@@ -344,7 +344,7 @@ def test_warm_cache_renders_every_incident_once_within_the_limit() -> None:
     assert store.warm_cache() == 100 and len(store._cache) == 100
 
 
-def test_generate_100k_incidents_quickly() -> None:
+def test_generate_100k_incidents() -> None:
     t0 = time.perf_counter()
     store = generate(
         100_000,

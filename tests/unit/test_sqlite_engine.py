@@ -139,3 +139,22 @@ def test_the_writer_semaphore_is_held_until_commit_and_rollback_have_run(tmp_pat
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 1
     db.dispose()
+
+
+def test_an_invalidated_connection_gives_the_writer_semaphore_back(tmp_path: Path) -> None:
+    """The pool closes an invalidated connection without a rollback: closing releases it."""
+    db = Database(f"sqlite:///{tmp_path / 'i.db'}")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    conn = db.engine.connect()
+    conn.exec_driver_sql("INSERT INTO t VALUES (1)")  # BEGIN IMMEDIATE: holds the semaphore
+    writer = conn.connection.driver_connection.writer
+    assert not writer.acquire(blocking=False)
+    conn.invalidate()
+    conn.close()
+    assert writer.acquire(blocking=False)  # free again: the next writer would not wait 60 s
+    writer.release()
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 1  # the first was rolled back
+    db.dispose()

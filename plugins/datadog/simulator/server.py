@@ -113,9 +113,11 @@ class SimConfig(SimConfigBase):
         if key == "rate_limit_per_period":
             return None if value is None else int(value)
         if key == "rate_limit_period":
-            return max(1, int(value))
+            return int(value)
         if key in ("api_key", "app_key"):
-            return str(value)
+            if not isinstance(value, str):
+                raise ValueError(f"{key} must be a string")
+            return value
         return super().parse_knob(key, value)
 
     def clear_faults(self) -> None:

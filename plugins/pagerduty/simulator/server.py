@@ -131,7 +131,9 @@ class SimConfig(SimConfigBase):
                 raise ValueError("rate_limit_headers must be a boolean")
             return value
         if key == "token":
-            return str(value)
+            if not isinstance(value, str):
+                raise ValueError("token must be a string")
+            return value
         return super().parse_knob(key, value)
 
     def clear_faults(self) -> None:
