@@ -438,11 +438,12 @@ class ApiSimulator(SimulatorBase, Generic[StoreT, ConfigT, StatsT]):
             for rule in self.config.rules:
                 if rule.take(path, query):
                     return rule.fault
-            return self._random_fault()
+            return draw_fault(self._rng, self.config)
 
-    def _random_fault(self) -> str | None:
-        """A fault drawn from the configured rates (called under ``_lock``)."""
-        return draw_fault(self._rng, self.config)
+    def _chance(self, probability: float) -> bool:
+        """A draw from the seeded RNG (a plugin's own, e.g. whether an error page is HTML)."""
+        with self._lock:
+            return self._rng.random() < probability
 
     def _delay(self) -> None:
         """The configured latency, slept on the request's thread as a slow network would."""
@@ -499,8 +500,8 @@ def start_simulator_process(
     """``python -m plugins.<plugin>.simulator`` with ``args`` in a process of its own (``popen``: the
     Popen options, e.g. its output and working directory); returns once it has written ``ready_file``
     (give a path that does not exist yet): the process and what it wrote there (its URL, credentials
-    and pid). RuntimeError, with the process's error
-    output when it is a pipe, if it exits or ``timeout`` passes first (the process is then stopped)."""
+    and pid). RuntimeError, with the last line of the process's error output when that is a pipe, if
+    it exits or ``timeout`` passes first (the process is then stopped)."""
     cmd = [sys.executable, "-m", f"plugins.{plugin}.simulator", *args, "--ready-file", str(ready_file)]
     proc = subprocess.Popen(cmd, **popen)
     deadline = time.monotonic() + timeout

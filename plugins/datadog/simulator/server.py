@@ -252,9 +252,7 @@ class DatadogSimulator(ApiSimulator[Store, SimConfig, SimStats]):
     def _fault_reply(self, status: int, name: str, real: bool = False) -> tuple[int, bytes, str, Headers]:
         if status == 429:
             headers = self._ratelimit_headers(name, 0, max(0, self.config.ratelimit_reset))
-            with self._lock:
-                html = self._rng.random() < self.config.html_429_fraction
-            if html:
+            if self._chance(self.config.html_429_fraction):
                 page = b"<html><head><title>429 Too Many Requests</title></head><body>slow down</body></html>"
                 return 429, page, _HTML, headers
             return (

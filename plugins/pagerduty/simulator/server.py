@@ -242,10 +242,6 @@ class PagerDutySimulator(ApiSimulator[Store, SimConfig, SimStats]):
             self.config.rules.append(rule)
         return rule
 
-    def _html_error(self) -> bool:
-        with self._lock:
-            return self._rng.random() < self.config.error_html_fraction
-
     def _ratelimit_headers(self, remaining: int = 0, reset: int | None = None) -> Headers:
         limit = self.config.rate_limit_per_minute or RATE_LIMIT_CEILING
         return {
@@ -320,7 +316,7 @@ class PagerDutySimulator(ApiSimulator[Store, SimConfig, SimStats]):
             headers = self._ratelimit_headers() if self.config.rate_limit_headers else {}
             return 429, error_body("Rate Limit Exceeded", 2020, ["Too many requests"]), _JSON, headers
         phrase = HTTPStatus(status).phrase
-        if self._html_error():
+        if self._chance(self.config.error_html_fraction):
             title = f"{status} {phrase}"
             html = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
             return status, html.encode(), _HTML, {}
