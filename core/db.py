@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.schema import Column
 
+from core.models.base import UTCDateTime
 from core.sqlite_checkpoint import JOURNAL_LIMIT_BYTES, WalCheckpointer
 
 # SQLite accepts 32766 bound parameters per statement; stay well below.
@@ -244,6 +245,30 @@ def fill_temporary(conn: Connection, statements: Sequence[str], params: Mapping[
     driver = conn.connection.driver_connection  # isolation_level None: autocommit
     for statement in statements:
         driver.execute(statement, dict(params))
+
+
+def sqlite_write_in_one_step(conn: Connection, statement: str, params: Mapping[str, Any]) -> None:
+    """SQLite: one write statement as a transaction of its own, in a single call into SQLite.
+
+    BEGIN IMMEDIATE, the statement and COMMIT are three calls, and after each one the thread
+    must get Python's GIL back while it holds the write lock: up to a switch interval (5 ms)
+    when the collector's threads are busy in Python, which doubled the time the raw writer
+    held the lock. In autocommit the statement takes the lock, writes and commits within one
+    call. The engine's writer semaphore is held around it like around any transaction.
+    Datetime values must already be in their stored form (see `stored_datetime`).
+    """
+    driver = conn.connection.driver_connection
+    driver.acquire_writer()
+    try:
+        driver.execute(statement, params)
+    finally:
+        driver.release_writer()
+
+
+def stored_datetime(conn: Connection, value: Any) -> Any:
+    """A datetime as the UTCDateTime columns store it on this connection's database."""
+    process = UTCDateTime().bind_processor(conn.dialect)
+    return process(value) if process else value
 
 
 def check_connection(engine: Engine) -> None:

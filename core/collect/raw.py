@@ -16,8 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Table, delete, select
 
-from core.db import Database, insert_rows
-from core.dialect import typed
+from core.db import Database, insert_rows, sqlite_write_in_one_step, stored_datetime
 from core.models import utcnow
 
 log = logging.getLogger("incidentlake.collect")
@@ -54,18 +53,18 @@ SPLIT_BYTES = 64 * 1024 * 1024  # records per statement of a batch's pages, at m
 
 
 @functools.lru_cache(maxsize=64)
-def _split_statement(table: Table) -> Any:
+def _split_statement(table: Table) -> str:
     """SQLite: one raw row per record of a run of pages, cut out of their records, joined into one
     BLOB, by byte offsets (substr on a BLOB copies bytes; nothing is parsed). `spans` holds
-    [start (1-based), length, index of the page's URL in `urls`] per record: one statement
-    (one step) per batch, so the write lock is never held waiting to get Python's GIL back
-    between pages. (json_extract rather than ->>, which needs SQLite 3.38.)"""
-    return typed(
+    [start (1-based), length, index of the page's URL in `urls`] per record: one statement per
+    batch, run in one step as its own transaction (sqlite_write_in_one_step), so the write lock
+    is never held waiting to get Python's GIL back. (json_extract rather than ->>, which needs
+    SQLite 3.38.)"""
+    return (
         f"INSERT INTO {table.name} (params, data, url, input, created_at) "
         "SELECT :params, CAST(substr(:records, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) "
         "AS TEXT), json_extract(:urls, '$[' || json_extract(j.value, '$[2]') || ']'), NULL, :now "
-        "FROM json_each(:spans) j ORDER BY j.key",
-        "now",
+        "FROM json_each(:spans) j ORDER BY j.key"
     )
 
 
@@ -187,23 +186,26 @@ class RawWriter:
             write.result()  # the first failed write's error
 
     def _write(self, entries: list[dict[str, Any] | _Page]) -> None:
-        if not entries:
-            return
-        with self.db.session() as s:
-            # in arrival order: runs of plain rows, runs of pages
-            for is_page, run in itertools.groupby(entries, key=lambda e: isinstance(e, _Page)):
-                batch = list(run)
-                if is_page:
-                    now = utcnow()
-                    for pages in _statement_runs(batch):  # type: ignore[arg-type]
-                        s.execute(
-                            _split_statement(self.table),
-                            {"params": self.params, "now": now, **_split_arguments(pages)},
-                        )
-                        self.count += sum(p.count for p in pages)
-                else:
+        # in arrival order: runs of plain rows, runs of pages
+        for is_page, run in itertools.groupby(entries, key=lambda e: isinstance(e, _Page)):
+            batch = list(run)
+            if is_page:
+                self._write_pages(batch)  # type: ignore[arg-type]
+            else:
+                with self.db.session() as s:
                     insert_rows(s, self.table, batch)  # type: ignore[arg-type]
-                    self.count += len(batch)
+                self.count += len(batch)
+
+    def _write_pages(self, pages: list[_Page]) -> None:
+        """SQLite: each run of pages in one statement, a transaction of its own (rows of a batch
+        committed apart are as safe: raw rows are only appended, and the collector's state
+        advances after all of them)."""
+        with self.db.engine.connect() as conn:
+            now = stored_datetime(conn, utcnow())
+            for run in _statement_runs(pages):
+                arguments = {"params": self.params, "now": now, **_split_arguments(run)}
+                sqlite_write_in_one_step(conn, _split_statement(self.table), arguments)
+                self.count += sum(p.count for p in run)
 
     def delete_all(self) -> int:
         """Forget this scope's raw rows (a full sync collects them again)."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
-from core.db import _CHECKPOINTERS, Database, fill_temporary
+from core.db import _CHECKPOINTERS, Database, fill_temporary, sqlite_write_in_one_step, stored_datetime
 
 SCRIPT = """
 import ctypes, sys, _sqlite3
@@ -157,4 +160,35 @@ def test_an_invalidated_connection_gives_the_writer_semaphore_back(tmp_path: Pat
     with db.engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO t VALUES (2)")
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 1  # the first was rolled back
+    db.dispose()
+
+
+def test_a_write_in_one_step_holds_the_semaphore_only_around_its_statement(tmp_path: Path) -> None:
+    """One call into SQLite, no BEGIN or COMMIT: the statement is its own transaction, run
+    under the writer semaphore, which is free again afterwards — after a failed one too."""
+    db = Database(f"sqlite:///{tmp_path / 'o.db'}")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER PRIMARY KEY, at TEXT)")
+    traced: list[tuple[str, bool]] = []
+    with db.engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        writer = driver.writer
+
+        def trace(statement: str) -> None:
+            free = writer.acquire(blocking=False)
+            if free:
+                writer.release()
+            traced.append((statement, free))
+
+        driver.set_trace_callback(trace)
+        at = stored_datetime(conn, datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC))
+        sqlite_write_in_one_step(conn, "INSERT INTO t VALUES (:x, :at)", {"x": 1, "at": at})
+        with pytest.raises(sqlite3.IntegrityError):
+            sqlite_write_in_one_step(conn, "INSERT INTO t VALUES (:x, :at)", {"x": 1, "at": at})
+        driver.set_trace_callback(None)
+        assert writer.acquire(blocking=False)  # given back after the failed statement too
+        writer.release()
+    assert [free for _, free in traced] == [False, False]  # both ran holding it; nothing else ran
+    with db.engine.connect() as conn:  # committed: another connection sees it
+        assert conn.exec_driver_sql("SELECT x, at FROM t").all() == [(1, "2026-01-02 03:04:05.600000")]
     db.dispose()
