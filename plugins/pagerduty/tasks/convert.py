@@ -118,14 +118,32 @@ def _convert_statements(d: SqlDialect) -> list[Any]:
     resolved = (
         f"(CASE WHEN {status} = 'resolved' THEN COALESCE(t.resolved_date, t.last_status_change_at) END)"
     )
-    # the latest assignment wins (a missing time counts as oldest; ties: the greatest user id):
-    # looked up per incident through the assignments' primary key, cheaper than ranking the
-    # batch's assignments and joining the ranks back
-    latest = (
-        f"(SELECT a.user_id FROM {assignments} a WHERE a.connection_id = t.connection_id "
-        f"AND a.incident_number = t.number ORDER BY a.assigned_at DESC, a.user_id DESC LIMIT 1)"
-    )
-    latest_name = f"(SELECT u.name FROM {users} u WHERE u.connection_id = t.connection_id AND u.id = {latest})"
+    # the latest assignment wins (a missing time counts as oldest; ties: the greatest user id)
+    order = "ORDER BY a.assigned_at DESC, a.user_id DESC"
+    if d.mysql:
+        # MariaDB runs a correlated subquery at ~10 µs a row: rank the batch's assignments once
+        # and join the first back (the issues statement 0.19-0.21 -> 0.14 s per 5,000 incidents)
+        in_batch = batch.replace("t.", "b.")
+        assignee_join = (
+            "LEFT JOIN (SELECT r.incident_number, r.user_id, u.name FROM (SELECT a.connection_id, "
+            f"a.incident_number, a.user_id, ROW_NUMBER() OVER (PARTITION BY a.incident_number {order}) AS n "
+            f"FROM {tool} b JOIN {assignments} a ON a.connection_id = b.connection_id "
+            f"AND a.incident_number = b.number WHERE {in_batch}) r LEFT JOIN {users} u "
+            "ON u.connection_id = r.connection_id AND u.id = r.user_id WHERE r.n = 1) la "
+            "ON la.incident_number = t.number "
+        )
+        latest, latest_name = "la.user_id", "la.name"
+    else:
+        # SQLite: looked up per incident through the assignments' primary key, cheaper there
+        # than ranking the batch's assignments and joining the ranks back
+        assignee_join = ""
+        latest = (
+            f"(SELECT a.user_id FROM {assignments} a WHERE a.connection_id = t.connection_id "
+            f"AND a.incident_number = t.number {order} LIMIT 1)"
+        )
+        latest_name = (
+            f"(SELECT u.name FROM {users} u WHERE u.connection_id = t.connection_id AND u.id = {latest})"
+        )
     issues = insert_select(
         d,
         Issue,
@@ -156,7 +174,7 @@ def _convert_statements(d: SqlDialect) -> list[Any]:
             **origin,
             **stamps,
         },
-        f"FROM {tool} t WHERE {batch}",
+        f"FROM {tool} t {assignee_join}WHERE {batch}",
     )
     drop_assignees = typed(d.delete_in(IssueAssignee.__tablename__, "issue_id", batch_ids))
     assignees = insert_select(
