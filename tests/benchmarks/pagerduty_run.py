@@ -111,20 +111,32 @@ def floor_fetch(url: str, requests: list[dict[str, Any]], concurrency: int) -> f
     return time.perf_counter() - started
 
 
+def incident_pages(url: str) -> list[dict[str, Any]]:
+    """The incident pages the simulator answered since its counters were reset (for the floor)."""
+    log = httpx.get(f"{url}/_sim/requests").json()["requests"]
+    return [r for r in log if r["path"].startswith("/incidents") and r.get("status") == 200]
+
+
+def bench_context(db_url: str, url: str) -> tuple[AppContext, int, list[str]]:
+    """A migrated, empty database with a connection to the simulator: (context, connection id,
+    the account's services); the simulator's request counters start from zero."""
+    upgrade(db_url)
+    ctx = AppContext.build(Settings(db_url=db_url, encryption_secret="bench-secret"))
+    cid = ctx.connections.create(
+        "pagerduty",
+        {"name": "bench", "endpoint": url, "token": "sim-token", "rateLimitPerHour": 10_000_000},
+    ).id
+    with api.make_client(cid, ctx.connections.model("pagerduty", cid)) as client:
+        services = [s["id"] for s in api.all_services(client)]
+    httpx.post(f"{url}/_sim/reset-stats")
+    return ctx, cid, services
+
+
 def end_to_end(args: argparse.Namespace, db_url: str, url: str, sim_pid: int) -> dict[str, Any]:
     """Collect every service into `db_url` (migrated, empty); the run's figures and the pages
     it fetched (for the floor)."""
-    upgrade(db_url)
-    ctx = AppContext.build(Settings(db_url=db_url, encryption_secret="bench-secret"))
+    ctx, cid, services = bench_context(db_url, url)
     try:
-        cid = ctx.connections.create(
-            "pagerduty",
-            {"name": "bench", "endpoint": url, "token": "sim-token", "rateLimitPerHour": 10_000_000},
-        ).id
-        with api.make_client(cid, ctx.connections.model("pagerduty", cid)) as client:
-            services = [s["id"] for s in api.all_services(client)]
-        httpx.post(f"{url}/_sim/reset-stats")
-
         # CPU seconds beside the wall clock: on a small machine both runs are bound by the CPU
         # they need (ours: every thread of this process; the simulator's apart)
         cpu = cpu_since(sim_pid)
@@ -138,7 +150,6 @@ def end_to_end(args: argparse.Namespace, db_url: str, url: str, sim_pid: int) ->
             )
         seconds = time.perf_counter() - started
         ours, simulator = cpu()
-        log = httpx.get(f"{url}/_sim/requests").json()["requests"]
         with ctx.db.engine.connect() as conn:
             issues = conn.exec_driver_sql("SELECT COUNT(*) FROM issues").scalar()
         return {
@@ -146,13 +157,55 @@ def end_to_end(args: argparse.Namespace, db_url: str, url: str, sim_pid: int) ->
             "cpu": ours,
             "simulator_cpu": simulator,
             "requests": httpx.get(f"{url}/_sim/stats").json()["requests"],
-            "pages": [r for r in log if r["path"].startswith("/incidents") and r.get("status") == 200],
+            "pages": incident_pages(url),
             "issues": issues,
             "services": len(services),
             "db": ctx.db.dialect,
         }
     finally:
         ctx.close()
+
+
+PHASES = {  # the subtasks of each phase, run for every service before the next phase starts
+    "collect": ["collectServices", "collectIncidents"],
+    "extract": ["extractServices", "extractIncidents"],
+    "convert": ["convertServices", "convertIncidents"],
+}
+
+
+def phases_apart(db_url: str, url: str, sim_pid: int) -> dict[str, Any]:
+    """Collect, then extract, then convert, each over every service with nothing beside it (no
+    follower): what each phase costs alone, in wall-clock and CPU seconds, then the floor.
+
+    From these, `cpu_bound_ratio`: the ratio the run could reach if all of its CPU work (ours
+    and the simulator's, phases alone) were spread perfectly over this machine's cores — a
+    lower bound for any way of overlapping the same work here."""
+    ctx, cid, services = bench_context(db_url, url)
+    try:
+        figures: dict[str, Any] = {}
+        for phase, subtasks in PHASES.items():
+            cpu = cpu_since(sim_pid)
+            started = time.perf_counter()
+            for sid in services:
+                execute_task(ctx, "pagerduty", {"connectionId": cid, "scopeId": sid}, subtasks=subtasks)
+            ours, simulator = cpu()
+            figures[phase] = {
+                "s": round(time.perf_counter() - started, 2),
+                "cpu_s": ours,
+                "simulator_cpu_s": simulator,
+            }
+        pages = incident_pages(url)
+        cpu = cpu_since(sim_pid)
+        floor = floor_fetch(url, pages, 8)
+        ours, simulator = cpu()
+        figures["floor"] = {"s": round(floor, 2), "cpu_s": ours, "simulator_cpu_s": simulator}
+    finally:
+        ctx.close()
+    work = sum(figures[p]["cpu_s"] + (figures[p]["simulator_cpu_s"] or 0) for p in PHASES)
+    cores = os.cpu_count() or 1
+    figures["cores"] = cores
+    figures["cpu_bound_ratio"] = round(max(floor, work / cores) / floor, 2)
+    return figures
 
 
 def _median_or_none(values: Iterable[float | None]) -> float | None:
@@ -173,6 +226,11 @@ def main() -> None:
         type=int,
         default=1,
         help="end-to-end runs, each followed by its floor; figures are medians (SQLite only)",
+    )
+    p.add_argument(
+        "--phases",
+        action="store_true",
+        help="also run collect, extract and convert apart in a fresh SQLite file and print each one's figures",
     )
     args = p.parse_args()
     if args.repeat < 1:
@@ -226,6 +284,8 @@ def main() -> None:
                     }
                     for r in runs
                 ]
+            if args.phases:
+                figures["phases"] = phases_apart(f"sqlite:///{work / 'phases.db'}", url, proc.pid)
             print(json.dumps(figures), flush=True)
         finally:
             proc.terminate()
