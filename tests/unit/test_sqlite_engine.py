@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,12 +114,25 @@ def test_memory_databases_have_no_checkpoint_thread() -> None:
     db.dispose()
 
 
+def _database_with(file: Path, ddl: str) -> Database:
+    db = Database(f"sqlite:///{file}")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(ddl)
+    return db
+
+
+def _free(writer: threading.Semaphore) -> bool:
+    """Whether no connection holds the writer semaphore (looked at without taking it)."""
+    if not writer.acquire(blocking=False):
+        return False
+    writer.release()
+    return True
+
+
 def test_the_writer_semaphore_is_held_until_commit_and_rollback_have_run(tmp_path: Path) -> None:
     """The next writer of this process starts only once COMMIT (or ROLLBACK) has run: released
     before it, the next BEGIN IMMEDIATE met SQLite's lock and slept in its busy handler."""
-    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    db = _database_with(tmp_path / "w.db", "CREATE TABLE t (x INTEGER)")
     seen: list[tuple[str, bool]] = []
     with db.engine.connect() as conn:
         driver = conn.connection.driver_connection
@@ -126,10 +140,7 @@ def test_the_writer_semaphore_is_held_until_commit_and_rollback_have_run(tmp_pat
 
         def trace(statement: str) -> None:
             if statement in ("COMMIT", "ROLLBACK"):
-                free = writer.acquire(blocking=False)
-                if free:
-                    writer.release()
-                seen.append((statement, free))
+                seen.append((statement, _free(writer)))
 
         driver.set_trace_callback(trace)
         for end in (conn.commit, conn.rollback):
@@ -146,9 +157,7 @@ def test_the_writer_semaphore_is_held_until_commit_and_rollback_have_run(tmp_pat
 
 def test_an_invalidated_connection_gives_the_writer_semaphore_back(tmp_path: Path) -> None:
     """The pool closes an invalidated connection without a rollback: closing releases it."""
-    db = Database(f"sqlite:///{tmp_path / 'i.db'}")
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    db = _database_with(tmp_path / "i.db", "CREATE TABLE t (x INTEGER)")
     conn = db.engine.connect()
     conn.exec_driver_sql("INSERT INTO t VALUES (1)")  # BEGIN IMMEDIATE: holds the semaphore
     writer = conn.connection.driver_connection.writer
@@ -166,28 +175,19 @@ def test_an_invalidated_connection_gives_the_writer_semaphore_back(tmp_path: Pat
 def test_a_write_in_one_step_holds_the_semaphore_only_around_its_statement(tmp_path: Path) -> None:
     """One call into SQLite, no BEGIN or COMMIT: the statement is its own transaction, run
     under the writer semaphore, which is free again afterwards — after a failed one too."""
-    db = Database(f"sqlite:///{tmp_path / 'o.db'}")
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (x INTEGER PRIMARY KEY, at TEXT)")
+    db = _database_with(tmp_path / "o.db", "CREATE TABLE t (x INTEGER PRIMARY KEY, at TEXT)")
     traced: list[tuple[str, bool]] = []
     with db.engine.connect() as conn:
         driver = conn.connection.driver_connection
         writer = driver.writer
 
-        def trace(statement: str) -> None:
-            free = writer.acquire(blocking=False)
-            if free:
-                writer.release()
-            traced.append((statement, free))
-
-        driver.set_trace_callback(trace)
+        driver.set_trace_callback(lambda statement: traced.append((statement, _free(writer))))
         at = stored_datetime(conn, datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC))
         sqlite_write_in_one_step(conn, "INSERT INTO t VALUES (:x, :at)", {"x": 1, "at": at})
         with pytest.raises(sqlite3.IntegrityError):
             sqlite_write_in_one_step(conn, "INSERT INTO t VALUES (:x, :at)", {"x": 1, "at": at})
         driver.set_trace_callback(None)
-        assert writer.acquire(blocking=False)  # given back after the failed statement too
-        writer.release()
+        assert _free(writer)  # given back after the failed statement too
     assert [free for _, free in traced] == [False, False]  # both ran holding it; nothing else ran
     with db.engine.connect() as conn:  # committed: another connection sees it
         assert conn.exec_driver_sql("SELECT x, at FROM t").all() == [(1, "2026-01-02 03:04:05.600000")]
