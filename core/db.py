@@ -252,10 +252,10 @@ def sqlite_write_in_one_step(conn: Connection, statement: str, params: Mapping[s
 
     BEGIN IMMEDIATE, the statement and COMMIT are three calls, and after each one the thread
     must get Python's GIL back while it holds the write lock: up to a switch interval (5 ms)
-    when the collector's threads are busy in Python, which doubled the time the raw writer
-    held the lock. In autocommit the statement takes the lock, writes and commits within one
-    call. The engine's writer semaphore is held around it like around any transaction.
-    Datetime values must already be in their stored form (see `stored_datetime`).
+    when the collector's threads are busy in Python. In autocommit the statement takes the
+    lock, writes and commits within one call, so it waits for the GIL once, not three times.
+    The engine's writer semaphore is held around it like around any transaction. Datetime
+    values must already be in their stored form (see `stored_datetime`).
     """
     driver = conn.connection.driver_connection
     driver.acquire_writer()
