@@ -258,6 +258,8 @@ def sqlite_write_in_one_step(conn: Connection, statement: str, params: Mapping[s
     values must already be in their stored form (see `stored_datetime`).
     """
     driver = conn.connection.driver_connection
+    if driver.in_transaction:  # it would join that transaction and give its semaphore away
+        raise RuntimeError("a write in one step needs a connection outside any transaction")
     driver.acquire_writer()
     try:
         driver.execute(statement, params)
@@ -266,8 +268,9 @@ def sqlite_write_in_one_step(conn: Connection, statement: str, params: Mapping[s
 
 
 def stored_datetime(conn: Connection, value: Any) -> Any:
-    """A datetime as the UTCDateTime columns store it on this connection's database."""
-    process = UTCDateTime().bind_processor(conn.dialect)
+    """A datetime as the UTCDateTime columns store it on this connection's database (on SQLite
+    the text SQLAlchemy writes, e.g. '2026-01-02 03:04:05.000000')."""
+    process = UTCDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return process(value) if process else value
 
 

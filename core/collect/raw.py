@@ -57,9 +57,9 @@ def _split_statement(table: Table) -> str:
     """SQLite: one raw row per record of a run of pages, cut out of their records, joined into one
     BLOB, by byte offsets (substr on a BLOB copies bytes; nothing is parsed). `spans` holds
     [start (1-based), length, index of the page's URL in `urls`] per record: one statement per
-    batch, run in one step as its own transaction (sqlite_write_in_one_step), so the write lock
-    is never held waiting to get Python's GIL back. (json_extract rather than ->>, which needs
-    SQLite 3.38.)"""
+    batch, run in one step as its own transaction (sqlite_write_in_one_step), so SQLite's write
+    lock is never held waiting to get Python's GIL back (the process's writer semaphore through
+    one such wait, after the step). (json_extract rather than ->>, which needs SQLite 3.38.)"""
     return (
         f"INSERT INTO {table.name} (params, data, url, input, created_at) "
         "SELECT :params, CAST(substr(:records, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) "

@@ -122,13 +122,17 @@ def bench_context(db_url: str, url: str) -> tuple[AppContext, int, list[str]]:
     the account's services); the simulator's request counters start from zero."""
     upgrade(db_url)
     ctx = AppContext.build(Settings(db_url=db_url, encryption_secret="bench-secret"))
-    cid = ctx.connections.create(
-        "pagerduty",
-        {"name": "bench", "endpoint": url, "token": "sim-token", "rateLimitPerHour": 10_000_000},
-    ).id
-    with api.make_client(cid, ctx.connections.model("pagerduty", cid)) as client:
-        services = [s["id"] for s in api.all_services(client)]
-    httpx.post(f"{url}/_sim/reset-stats")
+    try:
+        cid = ctx.connections.create(
+            "pagerduty",
+            {"name": "bench", "endpoint": url, "token": "sim-token", "rateLimitPerHour": 10_000_000},
+        ).id
+        with api.make_client(cid, ctx.connections.model("pagerduty", cid)) as client:
+            services = [s["id"] for s in api.all_services(client)]
+        httpx.post(f"{url}/_sim/reset-stats")
+    except BaseException:
+        ctx.close()
+        raise
     return ctx, cid, services
 
 
@@ -202,7 +206,7 @@ def phases_apart(db_url: str, url: str, sim_pid: int) -> dict[str, Any]:
     finally:
         ctx.close()
     work = sum(figures[p]["cpu_s"] + (figures[p]["simulator_cpu_s"] or 0) for p in PHASES)
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     figures["cores"] = cores
     figures["cpu_bound_ratio"] = round(max(floor, work / cores) / floor, 2)
     return figures

@@ -182,13 +182,18 @@ def test_a_write_in_one_step_holds_the_semaphore_only_around_its_statement(tmp_p
         writer = driver.writer
 
         driver.set_trace_callback(lambda statement: traced.append((statement, _free(writer))))
-        at = stored_datetime(conn, datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC))
+        at = stored_datetime(conn, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))  # whole seconds too
         sqlite_write_in_one_step(conn, "INSERT INTO t VALUES (:x, :at)", {"x": 1, "at": at})
+        assert _free(writer)  # given back after the statement
         with pytest.raises(sqlite3.IntegrityError):
             sqlite_write_in_one_step(conn, "INSERT INTO t VALUES (:x, :at)", {"x": 1, "at": at})
         driver.set_trace_callback(None)
         assert _free(writer)  # given back after the failed statement too
     assert [free for _, free in traced] == [False, False]  # both ran holding it; nothing else ran
-    with db.engine.connect() as conn:  # committed: another connection sees it
-        assert conn.exec_driver_sql("SELECT x, at FROM t").all() == [(1, "2026-01-02 03:04:05.600000")]
+    with db.engine.connect() as conn:  # committed: the pool's rollback at check-in kept it
+        assert conn.exec_driver_sql("SELECT x, at FROM t").all() == [(1, "2026-01-02 03:04:05.000000")]
+    with db.engine.begin() as conn:  # inside a transaction it would join it and give the semaphore away
+        conn.exec_driver_sql("INSERT INTO t VALUES (2, NULL)")
+        with pytest.raises(RuntimeError, match="outside any transaction"):
+            sqlite_write_in_one_step(conn, "INSERT INTO t VALUES (3, NULL)", {})
     db.dispose()
