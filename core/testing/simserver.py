@@ -13,6 +13,7 @@ the store, config, stats and the fault draw) and implements ``handle``; its conf
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -127,17 +128,29 @@ class SimConfigBase:
                 setattr(self, key, value)
 
     def parse_knob(self, key: str, value: Any) -> Any:
-        """One value of an update, checked and converted (ValueError/TypeError if it is bad); a
-        plugin converts its own knobs and passes the rest here."""
+        """One value of an update, checked and converted (ValueError/TypeError if it is bad): rules,
+        probabilities and latency by name, every other field by its declared type (str, bool, int,
+        int | None); a plugin with a knob of another type converts it and passes the rest here."""
         if key in ("rules", "add_rules"):
             return self.rule_class.parse_all(value)
         if key in self.rate_knobs:
             return rate_knob(key, value)
         if key == "latency_ms":
             return max(0.0, float(value))
-        if key in ("seed", "ratelimit_reset"):
+        kind = _field_types(type(self)).get(key)
+        if kind == "str":  # credentials
+            if not isinstance(value, str):
+                raise ValueError(f"{key} must be a string")
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"{key} must be a boolean")
+            return value
+        if kind == "int":
             return int(value)
-        # a field without a rule here or in the plugin would be stored as sent (text for a number)
+        if kind == "int | None":  # an enforced budget, None for none
+            return None if value is None else int(value)
+        # a field of another type would be stored as sent (text for a number): a plugin converts it
         raise ValueError(f"{key} cannot be set through /_sim/faults")
 
     def check_keys(self, values: Mapping[str, Any], also: Collection[str] = ()) -> None:
@@ -150,6 +163,15 @@ class SimConfigBase:
         """Back to a healthy server: no latency, random faults or rules (a plugin also lifts its budget)."""
         self.latency_ms = self.error_rate_5xx = self.rate_429 = self.malformed_rate = self.drop_rate = 0.0
         self.rules = []
+
+
+@functools.cache
+def _field_types(config: type) -> dict[str, str]:
+    """A config dataclass's fields and their declared types as written ("int | None")."""
+    return {
+        f.name: f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        for f in fields(config)
+    }
 
 
 def rate_knob(key: str, value: Any) -> float:

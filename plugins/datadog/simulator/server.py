@@ -109,17 +109,6 @@ class SimConfig(SimConfigBase):
     rule_class: ClassVar[type[FaultRule]] = FaultRule
     rate_knobs: ClassVar[Collection[str]] = _RATE_KNOBS
 
-    def parse_knob(self, key: str, value: Any) -> Any:
-        if key == "rate_limit_per_period":
-            return None if value is None else int(value)
-        if key == "rate_limit_period":
-            return int(value)
-        if key in ("api_key", "app_key"):
-            if not isinstance(value, str):
-                raise ValueError(f"{key} must be a string")
-            return value
-        return super().parse_knob(key, value)
-
     def clear_faults(self) -> None:
         """Also lift the enforced rate-limit budget."""
         super().clear_faults()

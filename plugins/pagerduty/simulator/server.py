@@ -123,19 +123,6 @@ class SimConfig(SimConfigBase):
     rule_class: ClassVar[type[FaultRule]] = FaultRule
     rate_knobs: ClassVar[Collection[str]] = _RATE_KNOBS
 
-    def parse_knob(self, key: str, value: Any) -> Any:
-        if key == "rate_limit_per_minute":
-            return None if value is None else int(value)
-        if key == "rate_limit_headers":
-            if not isinstance(value, bool):
-                raise ValueError("rate_limit_headers must be a boolean")
-            return value
-        if key == "token":
-            if not isinstance(value, str):
-                raise ValueError("token must be a string")
-            return value
-        return super().parse_knob(key, value)
-
     def clear_faults(self) -> None:
         """Back to a healthy server, keeping the token and seed: also lift the enforced per-minute budget."""
         super().clear_faults()
